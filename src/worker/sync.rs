@@ -1,0 +1,73 @@
+//! `-k sync`: one request at a time, no keep-alive, as gunicorn's SyncWorker.
+
+use std::os::fd::AsFd;
+
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use pyo3::prelude::*;
+
+use super::conn::{handle_connection, is_fatal};
+use super::WorkerState;
+use crate::sock::Listener;
+use crate::wsgi::environ::Peer;
+
+/// Accept and serve until told to stop. `Err` carries `SystemExit` from a quick-shutdown signal.
+pub fn run(py: Python<'_>, state: &WorkerState, listeners: &[Listener]) -> PyResult<()> {
+    let wait_ms = state.poll_interval_ms();
+    while state.is_alive() {
+        state.heartbeat.notify();
+        if state.parent_changed() {
+            crate::info!("Parent changed, shutting down: {}", state.pid);
+            return Ok(());
+        }
+        let mut accepted = false;
+        for listener in listeners {
+            match listener.socket.accept() {
+                Ok((sock, addr)) => {
+                    accepted = true;
+                    state.heartbeat.notify();
+                    let peer = addr.as_socket().map(Peer::Inet).unwrap_or(Peer::Unix);
+                    let served = handle_connection(py, &state.conn, sock, peer)?;
+                    state.count_requests(served);
+                    if !state.is_alive() {
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => py.check_signals()?,
+                Err(e) if is_transient_accept_error(&e) => crate::debug!("accept() failed: {e}"),
+                Err(e) => {
+                    crate::error!("accept() failed on {}: {e}", listener.local);
+                }
+            }
+        }
+        if accepted {
+            continue;
+        }
+        let fds: Vec<_> = listeners.iter().map(|l| l.socket.as_fd()).collect();
+        let waited = py.detach(|| {
+            let mut pollfds: Vec<PollFd<'_>> = fds.iter().map(|fd| PollFd::new(*fd, PollFlags::POLLIN)).collect();
+            poll(&mut pollfds, PollTimeout::from(wait_ms))
+        });
+        match waited {
+            Ok(_) => {}
+            Err(nix::errno::Errno::EINTR) => {
+                if let Err(err) = py.check_signals() {
+                    if is_fatal(py, &err) {
+                        return Err(err);
+                    }
+                    crate::error!("Signal handler failed: {err}");
+                }
+            }
+            Err(e) => crate::error!("poll() failed: {e}"),
+        }
+    }
+    Ok(())
+}
+
+/// Errors from accept(2) that concern one connection, not the listener.
+fn is_transient_accept_error(e: &std::io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::ECONNABORTED | libc::EPROTO | libc::EPERM | libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+    )
+}

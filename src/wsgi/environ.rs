@@ -1,0 +1,256 @@
+//! The PEP 3333 `environ` dict: built per request from a per-worker template of the constant keys,
+//! with interned key strings and header values decoded as latin-1.
+
+use std::net::{IpAddr, SocketAddr};
+
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyString};
+
+use crate::http::uri::percent_decode_latin1;
+use crate::http::RequestHead;
+use crate::sock::ListenAddr;
+
+/// The client end of a connection.
+#[derive(Clone, Debug)]
+pub enum Peer {
+    /// A TCP client.
+    Inet(SocketAddr),
+    /// A unix-socket client (a local proxy): trusted like a forwarded-allow IP, as gunicorn does.
+    Unix,
+}
+
+/// Which front ends may set the scheme through headers (gunicorn's `forwarded_allow_ips`).
+#[derive(Clone, Debug)]
+pub enum ForwardedAllow {
+    /// `*`: every peer.
+    All,
+    /// These addresses only.
+    Ips(Vec<IpAddr>),
+}
+
+impl ForwardedAllow {
+    /// Parse the configured list; entries that are not addresses are ignored.
+    pub fn from_list(items: &[String]) -> ForwardedAllow {
+        if items.iter().any(|i| i == "*") {
+            return ForwardedAllow::All;
+        }
+        ForwardedAllow::Ips(items.iter().filter_map(|i| i.parse().ok()).collect())
+    }
+
+    fn trusts(&self, peer: &Peer) -> bool {
+        match (self, peer) {
+            (ForwardedAllow::All, _) | (_, Peer::Unix) => true,
+            (ForwardedAllow::Ips(ips), Peer::Inet(sa)) => ips.contains(&sa.ip()),
+        }
+    }
+}
+
+/// gunicorn's default `secure_scheme_headers`: header (upper-case) and the value meaning https.
+const SECURE_SCHEME_HEADERS: &[(&str, &str)] =
+    &[("X-FORWARDED-PROTOCOL", "ssl"), ("X-FORWARDED-PROTO", "https"), ("X-FORWARDED-SSL", "on")];
+
+/// Per-worker facts that every environ shares.
+pub struct ServerInfo {
+    template: Py<PyDict>,
+    listen: ListenAddr,
+    script_name: String,
+    forwarded_allow: ForwardedAllow,
+}
+
+impl ServerInfo {
+    /// Build the template of constant keys once per worker.
+    pub fn new(
+        py: Python<'_>,
+        listen: ListenAddr,
+        multiprocess: bool,
+        multithread: bool,
+        forwarded_allow: ForwardedAllow,
+    ) -> PyResult<ServerInfo> {
+        let script_name = std::env::var("SCRIPT_NAME").unwrap_or_default();
+        let template = PyDict::new(py);
+        template.set_item(intern!(py, "wsgi.version"), (1, 0))?;
+        template.set_item(intern!(py, "wsgi.url_scheme"), intern!(py, "http"))?;
+        template.set_item(intern!(py, "wsgi.errors"), Py::new(py, super::error_stream::ErrorStream)?)?;
+        template.set_item(intern!(py, "wsgi.multithread"), multithread)?;
+        template.set_item(intern!(py, "wsgi.multiprocess"), multiprocess)?;
+        template.set_item(intern!(py, "wsgi.run_once"), false)?;
+        template.set_item(intern!(py, "wsgi.file_wrapper"), py.get_type::<super::file_wrapper::FileWrapper>())?;
+        template.set_item(intern!(py, "wsgi.input_terminated"), true)?;
+        template.set_item(intern!(py, "SERVER_SOFTWARE"), concat!("rgunicorn/", env!("CARGO_PKG_VERSION")))?;
+        template.set_item(intern!(py, "SCRIPT_NAME"), script_name.as_str())?;
+        Ok(ServerInfo { template: template.unbind(), listen, script_name, forwarded_allow })
+    }
+
+    /// The environ for one request.
+    pub fn environ<'py>(
+        &self,
+        py: Python<'py>,
+        head: &RequestHead,
+        peer: &Peer,
+        input: Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let env = self.template.bind(py).copy()?;
+        env.set_item(intern!(py, "REQUEST_METHOD"), method_str(py, &head.method))?;
+        env.set_item(intern!(py, "SERVER_PROTOCOL"), protocol_str(py, head))?;
+        env.set_item(intern!(py, "RAW_URI"), head.uri.as_str())?;
+        env.set_item(intern!(py, "QUERY_STRING"), head.query.as_str())?;
+        let path = percent_decode_latin1(&head.path);
+        let path_info = match path.strip_prefix(self.script_name.as_str()) {
+            Some(rest) if !self.script_name.is_empty() && (rest.is_empty() || rest.starts_with('/')) => rest,
+            _ => path.as_str(),
+        };
+        env.set_item(intern!(py, "PATH_INFO"), path_info)?;
+        env.set_item(intern!(py, "wsgi.input"), input)?;
+
+        let mut host: Option<String> = None;
+        let mut https = false;
+        let trusted = self.forwarded_allow.trusts(peer);
+        for (name, value) in &head.headers {
+            let value = latin1(py, value);
+            let key = if name.eq_ignore_ascii_case("content-type") {
+                intern!(py, "CONTENT_TYPE").clone()
+            } else if name.eq_ignore_ascii_case("content-length") {
+                intern!(py, "CONTENT_LENGTH").clone()
+            } else {
+                if name.eq_ignore_ascii_case("host") {
+                    host = Some(value.to_str()?.to_string());
+                }
+                if trusted {
+                    for (secure_name, secure_value) in SECURE_SCHEME_HEADERS {
+                        if name.eq_ignore_ascii_case(secure_name) && value.to_str()?.trim() == *secure_value {
+                            https = true;
+                        }
+                    }
+                }
+                header_key(py, name)
+            };
+            match env.get_item(&key)? {
+                Some(prev) => {
+                    let joined = format!("{},{}", prev.str()?.to_str()?, value.to_str()?);
+                    env.set_item(key, joined)?;
+                }
+                None => env.set_item(key, value)?,
+            }
+        }
+        let scheme = if https { "https" } else { "http" };
+        if https {
+            env.set_item(intern!(py, "wsgi.url_scheme"), intern!(py, "https"))?;
+        }
+        let (server_name, server_port) = match host.as_deref().and_then(|h| split_host(h, scheme)) {
+            Some(pair) => pair,
+            None => match &self.listen {
+                ListenAddr::Inet(sa) => (sa.ip().to_string(), sa.port().to_string()),
+                ListenAddr::Unix(path) => (path.clone(), String::new()),
+            },
+        };
+        env.set_item(intern!(py, "SERVER_NAME"), server_name)?;
+        env.set_item(intern!(py, "SERVER_PORT"), server_port)?;
+        match peer {
+            Peer::Inet(sa) => {
+                env.set_item(intern!(py, "REMOTE_ADDR"), sa.ip().to_string())?;
+                env.set_item(intern!(py, "REMOTE_PORT"), sa.port().to_string())?;
+            }
+            Peer::Unix => {
+                env.set_item(intern!(py, "REMOTE_ADDR"), "")?;
+                env.set_item(intern!(py, "REMOTE_PORT"), "")?;
+            }
+        }
+        Ok(env)
+    }
+}
+
+/// `Host: name[:port]` → (`SERVER_NAME`, `SERVER_PORT`), the port defaulting by scheme.
+fn split_host(host: &str, scheme: &str) -> Option<(String, String)> {
+    let host = host.trim();
+    if host.is_empty() {
+        return None;
+    }
+    let default_port = if scheme == "https" { "443" } else { "80" };
+    if let Some(rest) = host.strip_prefix('[') {
+        let (name, after) = rest.split_once(']')?;
+        let port = after.strip_prefix(':').filter(|p| !p.is_empty()).unwrap_or(default_port);
+        return Some((name.to_string(), port.to_string()));
+    }
+    match host.rsplit_once(':') {
+        Some((name, port)) if !port.is_empty() => Some((name.to_string(), port.to_string())),
+        _ => Some((host.trim_end_matches(':').to_string(), default_port.to_string())),
+    }
+}
+
+fn method_str<'py>(py: Python<'py>, method: &str) -> Bound<'py, PyString> {
+    match method {
+        "GET" => intern!(py, "GET").clone(),
+        "POST" => intern!(py, "POST").clone(),
+        "HEAD" => intern!(py, "HEAD").clone(),
+        "PUT" => intern!(py, "PUT").clone(),
+        "DELETE" => intern!(py, "DELETE").clone(),
+        "PATCH" => intern!(py, "PATCH").clone(),
+        "OPTIONS" => intern!(py, "OPTIONS").clone(),
+        other => PyString::new(py, other),
+    }
+}
+
+fn protocol_str<'py>(py: Python<'py>, head: &RequestHead) -> Bound<'py, PyString> {
+    match head.version {
+        crate::http::Version::Http11 => intern!(py, "HTTP/1.1").clone(),
+        crate::http::Version::Http10 => intern!(py, "HTTP/1.0").clone(),
+    }
+}
+
+/// Header bytes as a str whose code points are the bytes (latin-1), as PEP 3333 requires.
+fn latin1<'py>(py: Python<'py>, value: &[u8]) -> Bound<'py, PyString> {
+    match std::str::from_utf8(value) {
+        Ok(s) if value.is_ascii() => PyString::new(py, s),
+        _ => PyString::new(py, &value.iter().map(|&b| b as char).collect::<String>()),
+    }
+}
+
+/// `HTTP_` + the name upper-cased with `-` as `_`; the common names are interned.
+fn header_key<'py>(py: Python<'py>, name: &str) -> Bound<'py, PyString> {
+    macro_rules! common {
+        ($($lower:literal => $key:literal),* $(,)?) => {
+            $(if name.eq_ignore_ascii_case($lower) { return intern!(py, $key).clone(); })*
+        };
+    }
+    common!(
+        "host" => "HTTP_HOST",
+        "user-agent" => "HTTP_USER_AGENT",
+        "accept" => "HTTP_ACCEPT",
+        "accept-encoding" => "HTTP_ACCEPT_ENCODING",
+        "accept-language" => "HTTP_ACCEPT_LANGUAGE",
+        "connection" => "HTTP_CONNECTION",
+        "cookie" => "HTTP_COOKIE",
+        "referer" => "HTTP_REFERER",
+        "x-forwarded-for" => "HTTP_X_FORWARDED_FOR",
+        "x-forwarded-proto" => "HTTP_X_FORWARDED_PROTO",
+        "x-request-id" => "HTTP_X_REQUEST_ID",
+        "authorization" => "HTTP_AUTHORIZATION",
+        "cache-control" => "HTTP_CACHE_CONTROL",
+        "origin" => "HTTP_ORIGIN",
+    );
+    let mut key = String::with_capacity(5 + name.len());
+    key.push_str("HTTP_");
+    key.extend(name.chars().map(|c| if c == '-' { '_' } else { c.to_ascii_uppercase() }));
+    PyString::new(py, &key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_header_split() {
+        let cases = [
+            ("example.com", "http", ("example.com", "80")),
+            ("example.com:8080", "http", ("example.com", "8080")),
+            ("example.com", "https", ("example.com", "443")),
+            ("[::1]:9000", "http", ("::1", "9000")),
+            ("[::1]", "http", ("::1", "80")),
+        ];
+        for (host, scheme, (name, port)) in cases {
+            assert_eq!(split_host(host, scheme), Some((name.to_string(), port.to_string())), "{host}");
+        }
+        assert_eq!(split_host("  ", "http"), None);
+    }
+}

@@ -1,0 +1,170 @@
+//! WSGI glue: call the app for one parsed request and stream its response back (PEP 3333).
+
+pub mod environ;
+pub mod error_stream;
+pub mod file_wrapper;
+pub mod input;
+pub mod response;
+
+use std::sync::{Arc, Mutex};
+
+use pyo3::exceptions::{PyConnectionError, PyKeyboardInterrupt, PySystemExit, PyTimeoutError, PyTypeError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList, PyTuple};
+
+use crate::errors::format_traceback;
+use crate::http::response::simple_response;
+use crate::http::RequestHead;
+use crate::worker::transport::Transport;
+use environ::{Peer, ServerInfo};
+use file_wrapper::{sendfile_source, FileWrapper};
+use input::{BodyReader, WsgiInput};
+use response::{lock_writer, RequestFacts, ResponseWriter, StartResponse};
+
+/// How much of an unread request body the worker reads and discards to keep a connection alive.
+const DRAIN_BUDGET: usize = 1 << 20;
+
+/// Worker-wide switches for serving requests.
+pub struct ServeOptions {
+    /// The worker keeps connections open between requests.
+    pub keep_alive: bool,
+    /// `wsgi.file_wrapper` may use sendfile(2).
+    pub sendfile: bool,
+}
+
+/// What happened, for the access log and for the connection loop.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The status sent (500 when the app failed before its headers, 0 if nothing was sent).
+    pub code: u16,
+    /// Body bytes sent.
+    pub body_sent: u64,
+    /// The connection may carry another request.
+    pub keep_alive: bool,
+    /// Bytes already received that belong to the next request.
+    pub leftover: Vec<u8>,
+    /// The whole request body was read (closing now will not reset the connection).
+    pub body_complete: bool,
+}
+
+/// Call `app` for `head` and send its response. Returns `Err` only for `SystemExit` and
+/// `KeyboardInterrupt` (the worker must stop); every other failure is logged and answered here.
+#[allow(clippy::too_many_arguments)]
+pub fn serve(
+    py: Python<'_>,
+    app: &Bound<'_, PyAny>,
+    info: &ServerInfo,
+    opts: &ServeOptions,
+    head: &RequestHead,
+    already: Vec<u8>,
+    transport: Arc<dyn Transport>,
+    peer: &Peer,
+) -> PyResult<Outcome> {
+    let body = Arc::new(Mutex::new(BodyReader::new(transport.clone(), head.framing, already, head.expect_continue)));
+    let facts = RequestFacts {
+        version: head.version,
+        is_head: head.method == "HEAD",
+        keep_alive: opts.keep_alive && head.keep_alive,
+    };
+    let writer = Arc::new(Mutex::new(ResponseWriter::new(transport.clone(), facts)));
+    let input = Bound::new(py, WsgiInput::new(body.clone()))?;
+    let start_response = Bound::new(py, StartResponse::new(writer.clone()))?;
+
+    let result = info
+        .environ(py, head, peer, input.into_any())
+        .and_then(|environ| app.call1((environ, start_response)))
+        .and_then(|iterable| {
+            let sent = send_iterable(py, &iterable, &writer, opts);
+            let closed = close_iterable(&iterable);
+            sent.and(closed)
+        })
+        .and_then(|()| lock_writer(&writer)?.finish(py));
+
+    let mut writer = lock_writer(&writer)?;
+    if let Err(err) = result {
+        if err.is_instance_of::<PySystemExit>(py) || err.is_instance_of::<PyKeyboardInterrupt>(py) {
+            return Err(err);
+        }
+        writer.set_must_close();
+        if err.is_instance_of::<PyConnectionError>(py) || err.is_instance_of::<PyTimeoutError>(py) {
+            crate::debug!("Ignoring connection error on {}: {}", head.uri, err);
+        } else {
+            crate::error!("Error handling request {}\n{}", head.uri, format_traceback(py, &err).trim_end());
+            if !writer.headers_sent() {
+                let response = simple_response(500, "Internal Server Error", "Internal Server Error");
+                let _ = transport.send_all(py, &[&response]);
+                let body_complete = body.lock().map(|b| b.is_complete()).unwrap_or(false);
+                return Ok(Outcome { code: 500, body_sent: 0, keep_alive: false, leftover: Vec::new(), body_complete });
+            }
+        }
+    }
+    let mut body = body.lock().unwrap_or_else(|p| p.into_inner());
+    let mut keep_alive = !writer.must_close();
+    if keep_alive && !body.is_complete() {
+        keep_alive = body.continue_sent() && body.drain(py, DRAIN_BUDGET);
+    }
+    let leftover = if keep_alive { body.take_leftover() } else { Vec::new() };
+    let body_complete = body.is_complete();
+    Ok(Outcome { code: writer.code(), body_sent: writer.body_sent(), keep_alive, leftover, body_complete })
+}
+
+/// Send every block of the app's iterable: sendfile for a `FileWrapper` over a real file,
+/// one vectored write for a list or tuple, block by block otherwise.
+fn send_iterable(
+    py: Python<'_>,
+    iterable: &Bound<'_, PyAny>,
+    writer: &Mutex<ResponseWriter>,
+    opts: &ServeOptions,
+) -> PyResult<()> {
+    if let Ok(wrapper) = iterable.cast::<FileWrapper>() {
+        if opts.sendfile {
+            let filelike = wrapper.get().filelike.bind(py);
+            if let Some((fd, offset, count)) = sendfile_source(py, filelike) {
+                if lock_writer(writer)?.sendfile(py, fd, offset, count)? {
+                    return Ok(());
+                }
+            }
+        }
+    }
+    if iterable.is_instance_of::<PyList>() || iterable.is_instance_of::<PyTuple>() {
+        let items: Vec<Bound<'_, PyAny>> = iterable.try_iter()?.collect::<PyResult<_>>()?;
+        let mut blocks = Vec::with_capacity(items.len());
+        for item in &items {
+            blocks.push(as_block(item)?);
+        }
+        let mut writer = lock_writer(writer)?;
+        if !writer.started() {
+            return Err(pyo3::exceptions::PyAssertionError::new_err("the app returned without calling start_response"));
+        }
+        writer.set_known_length(blocks.iter().map(|b| b.len() as u64).sum());
+        return writer.write(py, &blocks);
+    }
+    for item in iterable.try_iter()? {
+        let item = item?;
+        let block = as_block(&item)?;
+        let mut writer = lock_writer(writer)?;
+        if !writer.started() {
+            return Err(pyo3::exceptions::PyAssertionError::new_err("the app yielded data before calling start_response"));
+        }
+        writer.write(py, &[block])?;
+    }
+    Ok(())
+}
+
+fn as_block<'a>(item: &'a Bound<'_, PyAny>) -> PyResult<&'a [u8]> {
+    match item.cast::<PyBytes>() {
+        Ok(bytes) => Ok(bytes.as_bytes()),
+        Err(_) => Err(PyTypeError::new_err(format!(
+            "the response iterable must yield bytes, not {}",
+            item.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+        ))),
+    }
+}
+
+/// PEP 3333: the server calls the iterable's `close()` whatever happened.
+fn close_iterable(iterable: &Bound<'_, PyAny>) -> PyResult<()> {
+    if iterable.hasattr(pyo3::intern!(iterable.py(), "close"))? {
+        iterable.call_method0(pyo3::intern!(iterable.py(), "close"))?;
+    }
+    Ok(())
+}
