@@ -101,7 +101,8 @@ pub fn parse(argv: &[String], env: impl Fn(&str) -> Option<String>) -> Result<In
 
 /// clap's errors run over several lines; users get the one that names the problem.
 fn first_line(msg: &str) -> String {
-    msg.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid arguments").trim().to_string()
+    let line = msg.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid arguments").trim();
+    line.strip_prefix("error: ").unwrap_or(line).to_string()
 }
 
 #[cfg(test)]

@@ -70,6 +70,11 @@ fn serve(py: Python<'_>, cfg: Config) -> Result<i32, (i32, String)> {
         eprintln!("rgunicorn: error: No application module specified.");
         return Ok(USAGE_ERROR);
     }
+    if cfg.effective_worker_class() == config::WorkerClass::Gevent {
+        eprintln!("rgunicorn: error: worker class gevent is not implemented yet; use -k sync");
+        return Ok(USAGE_ERROR);
+    }
+    warn_unimplemented(&cfg);
     prepare_python(py, &cfg).map_err(|e| (START_ERROR, format!("Cannot prepare the Python environment: {e}")))?;
 
     let opts = BindOptions { backlog: cfg.backlog, reuse_port: cfg.reuse_port };
@@ -101,6 +106,18 @@ fn serve(py: Python<'_>, cfg: Config) -> Result<i32, (i32, String)> {
     let arbiter = arbiter::Arbiter::new(cfg, listeners, preloaded)
         .map_err(|e| (START_ERROR, format!("Cannot install signal handlers: {e}")))?;
     Ok(arbiter.run(py))
+}
+
+/// Settings that are accepted for compatibility but have no effect yet: say so, never ignore silently.
+fn warn_unimplemented(cfg: &Config) {
+    if let Some(path) = &cfg.config {
+        crate::warning!("Setting 'config' ({path}) is not implemented yet: the config file is not read");
+    } else if std::path::Path::new("gunicorn.conf.py").exists() {
+        crate::warning!("./gunicorn.conf.py exists but config files are not implemented yet: it is not read");
+    }
+    if cfg.proc_name.is_some() {
+        crate::warning!("Setting 'proc_name' is not implemented yet: process titles are unchanged");
+    }
 }
 
 /// chdir, `sys.path`, and Python's own SIGINT handler (the master owns its signals).

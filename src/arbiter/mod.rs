@@ -83,7 +83,7 @@ impl Arbiter {
         for l in &self.listeners {
             crate::info!("Listening at: {} ({})", l.local, self.pid);
         }
-        crate::info!("Using worker: {}", self.cfg.worker_class.as_str());
+        crate::info!("Using worker: {}", self.cfg.effective_worker_class().as_str());
         let halt = self.main_loop(py);
         let code = match halt {
             Halt::Requested => {

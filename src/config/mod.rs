@@ -90,6 +90,10 @@ pub struct Config {
     pub graceful_timeout: u64,
     /// Keep-alive idle timeout in seconds.
     pub keepalive: u64,
+    /// Seconds allowed for a complete request head.
+    pub header_timeout: u64,
+    /// Per-request deadline in seconds for threaded workers (0 = none).
+    pub request_timeout: u64,
     /// HTTP parser limits and strictness switches.
     pub limits: Limits,
     /// Directory to change to before loading the app.
@@ -135,6 +139,8 @@ impl Config {
             timeout: 30,
             graceful_timeout: 30,
             keepalive: 2,
+            header_timeout: 10,
+            request_timeout: 0,
             limits: Limits::default(),
             chdir: None,
             pythonpath: Vec::new(),
@@ -195,6 +201,8 @@ impl Config {
             "timeout" => self.timeout = uint()?,
             "graceful_timeout" => self.graceful_timeout = uint()?,
             "keepalive" => self.keepalive = uint()?,
+            "header_timeout" => self.header_timeout = positive(uint()?).ok_or_else(|| bad("a positive integer"))? as u64,
+            "request_timeout" => self.request_timeout = uint()?,
             "limit_request_line" => {
                 // gunicorn: 0 or anything above 8190 means "the maximum", 8190.
                 let n = uint()? as usize;
@@ -269,6 +277,15 @@ impl Config {
         Ok(())
     }
 
+    /// The worker class that will really run: as gunicorn, `sync` with more than one thread is gthread.
+    pub fn effective_worker_class(&self) -> WorkerClass {
+        if self.worker_class == WorkerClass::Sync && self.threads > 1 {
+            WorkerClass::Gthread
+        } else {
+            self.worker_class
+        }
+    }
+
     /// `wsgi.multiprocess`: more than one process may serve the same app.
     pub fn multiprocess(&self) -> bool {
         self.workers > 1
@@ -307,6 +324,14 @@ mod tests {
             assert!(err.to_string().contains(name), "{err}");
         }
         assert!(matches!(cfg.set("nope", "1"), Err(ConfigError::UnknownSetting(_))));
+    }
+
+    #[test]
+    fn sync_with_threads_is_gthread() {
+        let mut cfg = Config::with_env_defaults(no_env).expect("defaults");
+        assert_eq!(cfg.effective_worker_class(), WorkerClass::Sync);
+        cfg.set("threads", "4").expect("valid");
+        assert_eq!(cfg.effective_worker_class(), WorkerClass::Gthread);
     }
 
     #[test]

@@ -49,6 +49,8 @@ pub static SETTINGS: &[Setting] = &[
     setting!("timeout", ["-t", "--timeout"], Value, "INT", "Workers silent for more than this many seconds are killed and restarted (0 disables)."),
     setting!("graceful_timeout", ["--graceful-timeout"], Value, "INT", "Timeout for graceful workers restart."),
     setting!("keepalive", ["--keep-alive"], Value, "INT", "Seconds to wait for requests on a keep-alive connection."),
+    setting!("header_timeout", ["--header-timeout"], Value, "INT", "Seconds a client gets to send a complete request head (slow clients are cut off). rgunicorn only."),
+    setting!("request_timeout", ["--request-timeout"], Value, "INT", "gthread/gevent: seconds a request may run before its thread's stack is logged and the client gets 504 (0 = off). rgunicorn only."),
     setting!("limit_request_line", ["--limit-request-line"], Value, "INT", "The maximum size of an HTTP request line in bytes (0 = unlimited)."),
     setting!("limit_request_fields", ["--limit-request-fields"], Value, "INT", "Limit the number of HTTP header fields in a request."),
     setting!("limit_request_field_size", ["--limit-request-field_size", "--limit-request-field-size"], Value, "INT", "Limit the allowed size of an HTTP request header field (0 = unlimited)."),

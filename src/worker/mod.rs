@@ -133,7 +133,7 @@ pub fn run_worker(py: Python<'_>, boot: WorkerBoot<'_>) -> i32 {
             return WORKER_BOOT_ERROR;
         }
     };
-    let result = match boot.cfg.worker_class {
+    let result = match boot.cfg.effective_worker_class() {
         WorkerClass::Sync => sync::run(py, &state, boot.listeners),
         other => {
             crate::error!("Worker class {} is not available yet", other.as_str());
@@ -174,12 +174,12 @@ fn build_state(
         py,
         listen,
         cfg.multiprocess(),
-        cfg.worker_class != WorkerClass::Sync,
+        cfg.effective_worker_class() != WorkerClass::Sync,
         ForwardedAllow::from_list(&cfg.forwarded_allow_ips),
     )?;
-    let keep_alive = cfg.worker_class != WorkerClass::Sync && cfg.keepalive > 0;
+    let keep_alive = cfg.effective_worker_class() != WorkerClass::Sync && cfg.keepalive > 0;
     // A sync worker killed by the master at `timeout` cannot wait that long for a slow client.
-    let head_secs = if cfg.timeout > 0 { (cfg.timeout / 2).clamp(1, 10) } else { 10 };
+    let head_secs = if cfg.timeout > 0 { (cfg.timeout / 2).clamp(1, cfg.header_timeout) } else { cfg.header_timeout };
     let conn = ConnContext {
         app,
         info,
