@@ -1,19 +1,59 @@
-//! The command line, generated from the settings table.
+//! The command line, generated from the settings table. Parsing only collects what was given;
+//! [`crate::config::sources`] applies it in gunicorn's order of precedence.
 
-use clap::{Arg, ArgAction, Command};
+use clap::{Arg, ArgAction, ArgMatches, Command};
 
-use crate::config::settings::{Kind, SETTINGS};
+use crate::config::settings::{Kind, Setting, SETTINGS};
+use crate::config::value::Value;
 use crate::config::{Config, ConfigError};
 
-/// What the command line asks for.
-#[derive(Debug)]
-pub enum Invocation {
-    /// Serve with this configuration.
-    Serve(Box<Config>),
-    /// Print the version and exit.
-    Version,
-    /// Print help and exit.
-    Help(String),
+/// What one command line asks for.
+#[derive(Debug, Default)]
+pub struct CliArgs {
+    /// `-h/--help`.
+    pub help: bool,
+    /// `-v/--version`.
+    pub version: bool,
+    /// The positional APP_MODULE.
+    pub app_module: Option<String>,
+    /// Settings given, in table order, as given.
+    pub settings: Vec<(&'static Setting, Given)>,
+}
+
+/// A value as given on a command line.
+#[derive(Debug, Clone)]
+pub enum Given {
+    /// `--flag VALUE`.
+    Text(String),
+    /// `--flag V1 --flag V2`.
+    List(Vec<String>),
+    /// `--flag` (true) or `--no-flag` (false).
+    Flag(bool),
+}
+
+impl CliArgs {
+    /// The value given for `name`, if any.
+    pub fn text(&self, name: &str) -> Option<&str> {
+        self.settings
+            .iter()
+            .find(|(s, _)| s.name == name)
+            .and_then(|(_, g)| match g {
+                Given::Text(t) => Some(t.as_str()),
+                _ => None,
+            })
+    }
+
+    /// Apply every given setting to `cfg`.
+    pub fn apply(&self, cfg: &mut Config) -> Result<(), ConfigError> {
+        for (setting, given) in &self.settings {
+            match given {
+                Given::Text(text) => cfg.set(setting.name, text)?,
+                Given::List(items) => cfg.set_value(setting.name, Value::List(items.clone()))?,
+                Given::Flag(b) => cfg.set_value(setting.name, Value::Bool(*b))?,
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The clap command with one argument per settings row.
@@ -23,11 +63,27 @@ pub fn command() -> Command {
         .override_usage("rgunicorn [OPTIONS] [APP_MODULE]")
         .disable_version_flag(true)
         .disable_help_flag(true)
-        .arg(Arg::new("help").short('h').long("help").action(ArgAction::SetTrue).help("Show this help and exit."))
-        .arg(Arg::new("version").short('v').long("version").action(ArgAction::SetTrue).help("Show the version and exit."))
-        .arg(Arg::new("wsgi_app").value_name("APP_MODULE").help("The WSGI application: MODULE[:CALLABLE]."));
-    for setting in SETTINGS {
-        let mut arg = Arg::new(setting.name).help(setting.help);
+        .arg(
+            Arg::new("help")
+                .short('h')
+                .long("help")
+                .action(ArgAction::SetTrue)
+                .help("Show this help and exit."),
+        )
+        .arg(
+            Arg::new("version")
+                .short('v')
+                .long("version")
+                .action(ArgAction::SetTrue)
+                .help("Show the version and exit."),
+        )
+        .arg(
+            Arg::new("wsgi_app")
+                .value_name("APP_MODULE")
+                .help("The WSGI application: MODULE[:CALLABLE]."),
+        );
+    for setting in SETTINGS.iter().filter(|s| s.kind != Kind::FileOnly) {
+        let mut arg = Arg::new(setting.name).help(setting.help).help_heading(setting.section);
         let mut longs = Vec::new();
         for flag in setting.flags {
             if let Some(long) = flag.strip_prefix("--") {
@@ -43,65 +99,62 @@ pub fn command() -> Command {
             }
         }
         arg = match setting.kind {
-            Kind::Value => arg.action(ArgAction::Set).value_name(setting.meta).allow_hyphen_values(true),
-            Kind::List => arg.action(ArgAction::Append).value_name(setting.meta),
-            Kind::Flag => arg.action(ArgAction::SetTrue),
+            Kind::Value => arg
+                .action(ArgAction::Set)
+                .value_name(meta(setting))
+                .allow_hyphen_values(true),
+            Kind::List => arg.action(ArgAction::Append).value_name(meta(setting)),
+            Kind::Flag | Kind::FalseFlag => arg.action(ArgAction::SetTrue),
+            Kind::FileOnly => arg,
         };
         cmd = cmd.arg(arg);
     }
     cmd
 }
 
-/// Parse `argv` (program name first) on top of the environment defaults.
-pub fn parse(argv: &[String], env: impl Fn(&str) -> Option<String>) -> Result<Invocation, ConfigError> {
+fn meta(setting: &Setting) -> String {
+    setting.name.to_ascii_uppercase()
+}
+
+/// Parse `argv` (program name first).
+pub fn parse_args(argv: &[String]) -> Result<CliArgs, ConfigError> {
     let matches = command()
         .try_get_matches_from(argv)
         .map_err(|e| ConfigError::Usage(first_line(&e.to_string())))?;
-    if matches.get_flag("help") {
-        return Ok(Invocation::Help(command().render_help().to_string()));
-    }
-    if matches.get_flag("version") {
-        return Ok(Invocation::Version);
-    }
-    let mut cfg = Config::with_env_defaults(env)?;
-    if let Some(app) = matches.get_one::<String>("wsgi_app") {
-        cfg.set("wsgi_app", app)?;
-    }
-    for setting in SETTINGS {
-        match setting.kind {
-            Kind::Value => {
-                if let Some(v) = matches.get_one::<String>(setting.name) {
-                    cfg.set(setting.name, v)?;
-                }
-            }
-            Kind::List => {
-                if let Some(values) = matches.get_many::<String>(setting.name) {
-                    let mut first = true;
-                    for v in values {
-                        if first {
-                            cfg.set(setting.name, v)?;
-                            first = false;
-                        } else {
-                            cfg.append(setting.name, v)?;
-                        }
-                    }
-                }
-            }
-            Kind::Flag => {
-                if matches.get_flag(setting.name) {
-                    // `--no-sendfile` is the only negative flag.
-                    let value = if setting.name == "sendfile" { "false" } else { "true" };
-                    cfg.set(setting.name, value)?;
-                }
-            }
+    Ok(collect(&matches))
+}
+
+fn collect(matches: &ArgMatches) -> CliArgs {
+    let mut args = CliArgs {
+        help: matches.get_flag("help"),
+        version: matches.get_flag("version"),
+        app_module: matches.get_one::<String>("wsgi_app").cloned(),
+        settings: Vec::new(),
+    };
+    for setting in SETTINGS.iter().filter(|s| s.kind != Kind::FileOnly) {
+        let given = match setting.kind {
+            Kind::Value => matches.get_one::<String>(setting.name).map(|v| Given::Text(v.clone())),
+            Kind::List => matches
+                .get_many::<String>(setting.name)
+                .map(|vs| Given::List(vs.cloned().collect())),
+            Kind::Flag => matches.get_flag(setting.name).then_some(Given::Flag(true)),
+            Kind::FalseFlag => matches.get_flag(setting.name).then_some(Given::Flag(false)),
+            Kind::FileOnly => None,
+        };
+        if let Some(given) = given {
+            args.settings.push((setting, given));
         }
     }
-    Ok(Invocation::Serve(Box::new(cfg)))
+    args
 }
 
 /// clap's errors run over several lines; users get the one that names the problem.
 fn first_line(msg: &str) -> String {
-    let line = msg.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid arguments").trim();
+    let line = msg
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("invalid arguments")
+        .trim();
     line.strip_prefix("error: ").unwrap_or(line).to_string()
 }
 
@@ -110,41 +163,50 @@ mod tests {
     use super::*;
 
     fn args(list: &[&str]) -> Vec<String> {
-        std::iter::once("rgunicorn").chain(list.iter().copied()).map(String::from).collect()
-    }
-
-    fn serve(list: &[&str]) -> Config {
-        match parse(&args(list), |_| None).expect("parses") {
-            Invocation::Serve(cfg) => *cfg,
-            other => panic!("expected Serve, got {other:?}"),
-        }
+        std::iter::once("rgunicorn")
+            .chain(list.iter().copied())
+            .map(String::from)
+            .collect()
     }
 
     #[test]
     fn repeated_bind_keeps_all() {
-        let cfg = serve(&["-b", "127.0.0.1:1", "--bind", "unix:/tmp/x", "app:app"]);
-        assert_eq!(cfg.bind, vec!["127.0.0.1:1", "unix:/tmp/x"]);
-        assert_eq!(cfg.wsgi_app.as_deref(), Some("app:app"));
+        let parsed = parse_args(&args(&["-b", "127.0.0.1:1", "--bind", "unix:/tmp/x", "app:app"])).expect("parses");
+        assert_eq!(parsed.app_module.as_deref(), Some("app:app"));
+        let (_, given) = parsed
+            .settings
+            .iter()
+            .find(|(s, _)| s.name == "bind")
+            .expect("bind given");
+        assert!(matches!(given, Given::List(v) if v == &["127.0.0.1:1", "unix:/tmp/x"]));
     }
 
     #[test]
     fn gunicorn_spellings() {
-        let cfg = serve(&["--limit-request-field_size", "100", "--no-sendfile", "-w", "3", "-t", "5", "x"]);
-        assert_eq!(cfg.limits.field_size, 100);
-        assert!(!cfg.sendfile);
-        assert_eq!((cfg.workers, cfg.timeout), (3, 5));
+        let parsed = parse_args(&args(&[
+            "--limit-request-field_size",
+            "100",
+            "--no-sendfile",
+            "-w",
+            "3",
+            "x",
+        ]))
+        .expect("parses");
+        let names: Vec<_> = parsed.settings.iter().map(|(s, _)| s.name).collect();
+        assert_eq!(names, vec!["limit_request_field_size", "sendfile", "workers"]);
     }
 
     #[test]
     fn errors_are_one_line() {
-        for bad in [&["--nope"][..], &["-w", "zero"][..], &["--workers"][..]] {
-            let err = parse(&args(bad), |_| None).expect_err("must fail");
+        for bad in [&["--nope"][..], &["--workers"][..]] {
+            let err = parse_args(&args(bad)).expect_err("must fail");
             assert!(!err.to_string().contains('\n'), "{err}");
+            assert!(!err.to_string().starts_with("error:"), "{err}");
         }
     }
 
     #[test]
     fn version_flag() {
-        assert!(matches!(parse(&args(&["-v"]), |_| None), Ok(Invocation::Version)));
+        assert!(parse_args(&args(&["-v"])).expect("parses").version);
     }
 }

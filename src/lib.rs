@@ -19,7 +19,7 @@ pub mod wsgi;
 
 use pyo3::prelude::*;
 
-use crate::cli::Invocation;
+use crate::config::sources::Invocation;
 use crate::config::Config;
 use crate::sock::{BindAddr, BindOptions, Listener};
 
@@ -34,14 +34,18 @@ const START_ERROR: i32 = 1;
 /// Run rgunicorn with `argv` (program name first); returns the exit code.
 #[pyfunction]
 fn run(py: Python<'_>, argv: Vec<String>) -> i32 {
-    let invocation = match cli::parse(&argv, |k| std::env::var(k).ok()) {
+    let invocation = match config::sources::resolve(py, &argv, config::Environment::current()) {
         Ok(inv) => inv,
-        Err(err) => {
+        Err(err @ config::ConfigError::Usage(_)) => {
             eprintln!("rgunicorn: error: {err}");
             return USAGE_ERROR;
         }
+        Err(err) => {
+            eprintln!("Error: {err}");
+            return START_ERROR;
+        }
     };
-    let cfg = match invocation {
+    let (cfg, hooks) = match invocation {
         Invocation::Version => {
             println!("rgunicorn (version {VERSION})");
             return 0;
@@ -50,9 +54,12 @@ fn run(py: Python<'_>, argv: Vec<String>) -> i32 {
             println!("{text}");
             return 0;
         }
-        Invocation::Serve(cfg) => *cfg,
+        Invocation::Serve(cfg, hooks) => (*cfg, hooks),
     };
-    match serve(py, cfg) {
+    if cfg.print_config || cfg.check_config {
+        return check(py, &cfg);
+    }
+    match serve(py, cfg, hooks) {
         Ok(code) => code,
         Err((code, message)) => {
             crate::error!("{message}");
@@ -61,23 +68,52 @@ fn run(py: Python<'_>, argv: Vec<String>) -> i32 {
     }
 }
 
+/// `--print-config` and `--check-config`: show the settings (print), import the app, exit 0 or 1.
+fn check(py: Python<'_>, cfg: &Config) -> i32 {
+    if cfg.print_config {
+        print!("{}", cfg.print_config());
+    }
+    let Some(spec) = cfg.wsgi_app() else {
+        eprintln!("rgunicorn: error: No application module specified.");
+        return START_ERROR;
+    };
+    if let Err(e) = prepare_python(py, cfg) {
+        eprintln!("Error: {e}");
+        return START_ERROR;
+    }
+    match app::load_app(py, &spec) {
+        Ok(_) => 0,
+        Err(err) => {
+            eprintln!("\nError while loading the application:\n");
+            if let Some(tb) = &err.traceback {
+                eprint!("{tb}");
+            }
+            eprintln!("{}", err.message);
+            START_ERROR
+        }
+    }
+}
+
 /// Set up the master's process and run it. `Err` carries an exit code and a one-line reason.
-fn serve(py: Python<'_>, cfg: Config) -> Result<i32, (i32, String)> {
+fn serve(py: Python<'_>, cfg: Config, hooks: config::file::Hooks) -> Result<i32, (i32, String)> {
     let level = logging::Level::from_name(&cfg.loglevel).unwrap_or(logging::Level::Info);
     logging::configure(level, &cfg.errorlog)
         .map_err(|e| (START_ERROR, format!("Cannot open error log {}: {e}", cfg.errorlog)))?;
-    if cfg.wsgi_app.is_none() {
+    let Some(spec) = cfg.wsgi_app() else {
         eprintln!("rgunicorn: error: No application module specified.");
         return Ok(USAGE_ERROR);
-    }
+    };
     if cfg.effective_worker_class() == config::WorkerClass::Gevent {
         eprintln!("rgunicorn: error: worker class gevent is not implemented yet; use -k sync");
         return Ok(USAGE_ERROR);
     }
-    warn_unimplemented(&cfg);
+    warn_unimplemented(&cfg, &hooks);
     prepare_python(py, &cfg).map_err(|e| (START_ERROR, format!("Cannot prepare the Python environment: {e}")))?;
 
-    let opts = BindOptions { backlog: cfg.backlog, reuse_port: cfg.reuse_port };
+    let opts = BindOptions {
+        backlog: cfg.backlog,
+        reuse_port: cfg.reuse_port,
+    };
     let mut listeners = Vec::new();
     for text in &cfg.bind {
         let addr = BindAddr::parse(text).map_err(|e| (USAGE_ERROR, e))?;
@@ -86,8 +122,7 @@ fn serve(py: Python<'_>, cfg: Config) -> Result<i32, (i32, String)> {
     }
 
     let preloaded = if cfg.preload_app {
-        let spec = cfg.wsgi_app.as_deref().unwrap_or_default();
-        match app::load_app(py, spec) {
+        match app::load_app(py, &spec) {
             Ok(app) => Some(app),
             Err(err) => {
                 if let Some(tb) = &err.traceback {
@@ -109,22 +144,17 @@ fn serve(py: Python<'_>, cfg: Config) -> Result<i32, (i32, String)> {
 }
 
 /// Settings that are accepted for compatibility but have no effect yet: say so, never ignore silently.
-fn warn_unimplemented(cfg: &Config) {
-    if let Some(path) = &cfg.config {
-        crate::warning!("Setting 'config' ({path}) is not implemented yet: the config file is not read");
-    } else if std::path::Path::new("gunicorn.conf.py").exists() {
-        crate::warning!("./gunicorn.conf.py exists but config files are not implemented yet: it is not read");
+fn warn_unimplemented(cfg: &Config, hooks: &config::file::Hooks) {
+    for name in cfg.unimplemented_in_use() {
+        crate::warning!("Setting '{name}' is accepted but not implemented yet: it has no effect");
     }
-    if cfg.proc_name.is_some() {
-        crate::warning!("Setting 'proc_name' is not implemented yet: process titles are unchanged");
-    }
+    let _ = hooks;
 }
 
 /// chdir, `sys.path`, and Python's own SIGINT handler (the master owns its signals).
 fn prepare_python(py: Python<'_>, cfg: &Config) -> PyResult<()> {
-    if let Some(dir) = &cfg.chdir {
-        std::env::set_current_dir(dir).map_err(|e| pyo3::exceptions::PyOSError::new_err(format!("chdir {dir}: {e}")))?;
-    }
+    let dir = &cfg.chdir;
+    std::env::set_current_dir(dir).map_err(|e| pyo3::exceptions::PyOSError::new_err(format!("chdir {dir}: {e}")))?;
     let sys_path = py.import("sys")?.getattr("path")?;
     let cwd = std::env::current_dir()?.display().to_string();
     // gunicorn puts the working directory first, then --pythonpath entries before it.

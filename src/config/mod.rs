@@ -1,13 +1,19 @@
-//! Typed configuration: defaults, environment defaults, and values from the command line.
-//!
-//! Every source ends in [`Config::set`], which parses and validates one setting by its gunicorn
-//! name, so a bad value is reported the same way whichever source it came from.
+//! Configuration: one map of setting values (what `--print-config` shows) and the typed view of
+//! it that the server reads. Every source — defaults, environment, config file,
+//! `GUNICORN_CMD_ARGS`, command line — goes through [`Config::set_value`], so a bad value is
+//! reported the same way whichever source it came from.
 
+pub mod file;
 pub mod settings;
+pub mod sources;
+pub mod value;
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::http::{HeaderMapPolicy, Limits};
+use settings::{DefaultValue, Setting, Type, SETTINGS};
+use value::{parse_py_int, Value};
 
 /// Why a configuration could not be built. Printed as one line; the process then exits non-zero.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,12 +25,14 @@ pub enum ConfigError {
         /// The value as given.
         value: String,
         /// What was expected.
-        expected: &'static str,
+        expected: String,
     },
     /// A setting name nobody knows.
     UnknownSetting(String),
     /// The command line did not parse (clap's message).
     Usage(String),
+    /// The config file is missing or failed to run (its traceback was already printed).
+    ConfigFile(String),
 }
 
 impl fmt::Display for ConfigError {
@@ -34,7 +42,7 @@ impl fmt::Display for ConfigError {
                 write!(f, "Invalid value for {name}: {value:?} ({expected})")
             }
             ConfigError::UnknownSetting(name) => write!(f, "Unknown setting: {name}"),
-            ConfigError::Usage(msg) => f.write_str(msg),
+            ConfigError::Usage(msg) | ConfigError::ConfigFile(msg) => f.write_str(msg),
         }
     }
 }
@@ -61,13 +69,67 @@ impl WorkerClass {
             WorkerClass::Gevent => "gevent",
         }
     }
+
+    fn parse(text: &str) -> Option<WorkerClass> {
+        Some(match text.trim() {
+            "sync" | "gunicorn.workers.sync.SyncWorker" => WorkerClass::Sync,
+            "gthread" | "gunicorn.workers.gthread.ThreadWorker" => WorkerClass::Gthread,
+            "gevent" | "gunicorn.workers.ggevent.GeventWorker" => WorkerClass::Gevent,
+            _ => return None,
+        })
+    }
+}
+
+/// Facts about the process that some defaults come from.
+#[derive(Clone, Debug)]
+pub struct Environment {
+    /// The working directory at start (`chdir`'s default).
+    pub cwd: String,
+    /// Effective uid and gid (`user` and `group` defaults).
+    pub euid: u32,
+    /// Effective gid.
+    pub egid: u32,
+    /// Environment variables.
+    pub vars: BTreeMap<String, String>,
+}
+
+impl Environment {
+    /// This process's environment.
+    pub fn current() -> Environment {
+        Environment {
+            cwd: std::env::var("PWD")
+                .ok()
+                .filter(|pwd| same_dir(pwd, "."))
+                .or_else(|| std::env::current_dir().ok().map(|p| p.display().to_string()))
+                .unwrap_or_else(|| "/".to_string()),
+            euid: nix::unistd::geteuid().as_raw(),
+            egid: nix::unistd::getegid().as_raw(),
+            vars: std::env::vars().collect(),
+        }
+    }
+
+    fn var(&self, name: &str) -> Option<&str> {
+        self.vars.get(name).map(String::as_str)
+    }
+}
+
+fn same_dir(a: &str, b: &str) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
 }
 
 /// The complete, validated configuration of one server.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// Config file given with `-c`.
-    pub config: Option<String>,
+    /// Every setting's current value, by name.
+    values: BTreeMap<&'static str, Value>,
+    /// Settings given by some source (not left at their default).
+    explicit: std::collections::BTreeSet<&'static str>,
+    env: Environment,
+    /// APP_MODULE from the command line (wins over `wsgi_app`).
+    pub app_module: Option<String>,
     /// Addresses to listen on.
     pub bind: Vec<String>,
     /// listen(2) backlog.
@@ -97,7 +159,7 @@ pub struct Config {
     /// HTTP parser limits and strictness switches.
     pub limits: Limits,
     /// Directory to change to before loading the app.
-    pub chdir: Option<String>,
+    pub chdir: String,
     /// Extra entries for `sys.path`.
     pub pythonpath: Vec<String>,
     /// Import the app in the master before forking.
@@ -114,21 +176,32 @@ pub struct Config {
     pub loglevel: String,
     /// Error log destination (`-` = stderr).
     pub errorlog: String,
+    /// Access log destination (`-` = stdout), if any.
+    pub accesslog: Option<String>,
+    /// Access log line format.
+    pub access_log_format: String,
     /// Directory for heartbeat files.
     pub worker_tmp_dir: Option<String>,
     /// Front-end addresses trusted for forwarded headers.
     pub forwarded_allow_ips: Vec<String>,
-    /// The WSGI application (`module:callable`).
-    pub wsgi_app: Option<String>,
+    /// Headers (upper-case) and values that mean https when sent by a trusted front end.
+    pub secure_scheme_headers: Vec<(String, String)>,
+    /// `--check-config`.
+    pub check_config: bool,
+    /// `--print-config`.
+    pub print_config: bool,
 }
 
 impl Config {
     /// Built-in defaults, with gunicorn's environment defaults (`PORT`, `WEB_CONCURRENCY`,
-    /// `FORWARDED_ALLOW_IPS`, `SENDFILE`) applied from `env`.
-    pub fn with_env_defaults(env: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+    /// `FORWARDED_ALLOW_IPS`, `SENDFILE`).
+    pub fn with_env_defaults(env: Environment) -> Result<Config, ConfigError> {
         let mut cfg = Config {
-            config: None,
-            bind: vec!["127.0.0.1:8000".to_string()],
+            values: BTreeMap::new(),
+            explicit: Default::default(),
+            env,
+            app_module: None,
+            bind: Vec::new(),
             backlog: 2048,
             workers: 1,
             worker_class: WorkerClass::Sync,
@@ -142,7 +215,7 @@ impl Config {
             header_timeout: 10,
             request_timeout: 0,
             limits: Limits::default(),
-            chdir: None,
+            chdir: String::new(),
             pythonpath: Vec::new(),
             preload_app: false,
             sendfile: true,
@@ -151,60 +224,131 @@ impl Config {
             proc_name: None,
             loglevel: "info".to_string(),
             errorlog: "-".to_string(),
+            accesslog: None,
+            access_log_format: String::new(),
             worker_tmp_dir: None,
-            forwarded_allow_ips: vec!["127.0.0.1".to_string(), "::1".to_string()],
-            wsgi_app: None,
+            forwarded_allow_ips: Vec::new(),
+            secure_scheme_headers: Vec::new(),
+            check_config: false,
+            print_config: false,
         };
-        if let Some(port) = env("PORT").filter(|p| !p.is_empty()) {
-            cfg.bind = vec![format!("0.0.0.0:{port}")];
+        for setting in SETTINGS {
+            let value = cfg.default_value(setting)?;
+            cfg.store(setting, value)?;
         }
-        if let Some(n) = env("WEB_CONCURRENCY").filter(|n| !n.is_empty()) {
-            cfg.set("workers", &n)?;
-        }
-        if let Some(ips) = env("FORWARDED_ALLOW_IPS").filter(|v| !v.is_empty()) {
-            cfg.set("forwarded_allow_ips", &ips)?;
-        }
-        if let Some(v) = env("SENDFILE") {
-            cfg.sendfile = matches!(v.to_ascii_lowercase().as_str(), "1" | "y" | "yes" | "true" | "on");
-        }
+        cfg.explicit.clear();
         Ok(cfg)
     }
 
-    /// Set one setting from its textual form. List settings replace the whole list.
-    pub fn set(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
-        let bad = |expected| ConfigError::BadValue { name: name.to_string(), value: value.to_string(), expected };
-        let uint = || value.trim().parse::<u64>().map_err(|_| bad("a non-negative integer"));
-        let boolean = || match value.trim().to_ascii_lowercase().as_str() {
-            "1" | "true" | "yes" | "y" | "on" => Ok(true),
-            "0" | "false" | "no" | "n" | "off" => Ok(false),
-            _ => Err(bad("true or false")),
-        };
-        match name {
-            "config" => self.config = Some(value.to_string()),
-            "bind" => self.bind = vec![value.to_string()],
-            "backlog" => self.backlog = i32::try_from(uint()?).map_err(|_| bad("an integer below 2^31"))?,
-            "workers" => self.workers = positive(uint()?).ok_or_else(|| bad("a positive integer"))?,
-            "worker_class" => {
-                self.worker_class = match value.trim() {
-                    "sync" | "gunicorn.workers.sync.SyncWorker" => WorkerClass::Sync,
-                    "gthread" | "gunicorn.workers.gthread.ThreadWorker" => WorkerClass::Gthread,
-                    "gevent" | "gunicorn.workers.ggevent.GeventWorker" => WorkerClass::Gevent,
-                    _ => return Err(bad("sync, gthread or gevent")),
+    fn default_value(&self, setting: &Setting) -> Result<Value, ConfigError> {
+        let env = &self.env;
+        Ok(match setting.default {
+            DefaultValue::None => Value::None,
+            DefaultValue::Bool(b) => Value::Bool(b),
+            DefaultValue::Int(n) => Value::Int(n),
+            DefaultValue::Str(s) => Value::Str(s.to_string()),
+            DefaultValue::List(items) => Value::List(items.iter().map(|s| s.to_string()).collect()),
+            DefaultValue::Dict(pairs) => Value::str_dict(pairs),
+            DefaultValue::Hook(qualname) => Value::Hook(qualname.to_string()),
+            DefaultValue::Dynamic => match setting.name {
+                "chdir" => Value::Str(env.cwd.clone()),
+                "user" => Value::Int(i64::from(env.euid)),
+                "group" => Value::Int(i64::from(env.egid)),
+                "bind" => match env.var("PORT") {
+                    Some(port) => Value::List(vec![format!("0.0.0.0:{port}")]),
+                    None => Value::List(vec!["127.0.0.1:8000".to_string()]),
+                },
+                "workers" => match env.var("WEB_CONCURRENCY") {
+                    Some(n) => parse_value(setting, n)?,
+                    None => Value::Int(1),
+                },
+                "forwarded_allow_ips" => {
+                    parse_value(setting, env.var("FORWARDED_ALLOW_IPS").unwrap_or("127.0.0.1,::1"))?
                 }
+                "control_socket" => {
+                    let home = env.var("HOME").unwrap_or("/");
+                    Value::Str(format!("{home}/.gunicorn/gunicorn.ctl"))
+                }
+                other => unreachable_default(other),
+            },
+        })
+    }
+
+    /// Set one setting from its textual form (command line, environment).
+    pub fn set(&mut self, name: &str, text: &str) -> Result<(), ConfigError> {
+        let setting = settings::find(name).ok_or_else(|| ConfigError::UnknownSetting(name.to_string()))?;
+        let value = parse_value(setting, text)?;
+        self.set_value(name, value)
+    }
+
+    /// Set one setting from a value (config file, repeated flags).
+    pub fn set_value(&mut self, name: &str, value: Value) -> Result<(), ConfigError> {
+        let setting = settings::find(name).ok_or_else(|| ConfigError::UnknownSetting(name.to_string()))?;
+        let value = check_shape(setting, value)?;
+        self.store(setting, value)?;
+        self.explicit.insert(setting.name);
+        Ok(())
+    }
+
+    /// The current value of a setting.
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.values.get(name)
+    }
+
+    fn store(&mut self, setting: &'static Setting, value: Value) -> Result<(), ConfigError> {
+        self.apply(setting, &value)?;
+        self.values.insert(setting.name, value);
+        Ok(())
+    }
+
+    /// Update the typed view from a validated value.
+    fn apply(&mut self, setting: &Setting, value: &Value) -> Result<(), ConfigError> {
+        let bad = |expected: &str| ConfigError::BadValue {
+            name: setting.name.to_string(),
+            value: value.to_string(),
+            expected: expected.to_string(),
+        };
+        let int = || match value {
+            Value::Int(n) => Ok(*n),
+            _ => Err(bad("an integer")),
+        };
+        let uint = || int().and_then(|n| u64::try_from(n).map_err(|_| bad("a non-negative integer")));
+        let positive = || {
+            uint().and_then(|n| {
+                usize::try_from(n)
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| bad("a positive integer"))
+            })
+        };
+        let flag = || matches!(value, Value::Bool(true));
+        let text = || match value {
+            Value::Str(s) => Some(s.clone()),
+            _ => None,
+        };
+        let list = || match value {
+            Value::List(items) => items.clone(),
+            _ => Vec::new(),
+        };
+        match setting.name {
+            "bind" => self.bind = list(),
+            "backlog" => self.backlog = i32::try_from(uint()?).map_err(|_| bad("an integer below 2^31"))?,
+            "workers" => self.workers = positive()?,
+            "worker_class" => {
+                let name = text().unwrap_or_default();
+                self.worker_class = WorkerClass::parse(&name).ok_or_else(|| bad("sync, gthread or gevent"))?;
             }
-            "threads" => self.threads = positive(uint()?).ok_or_else(|| bad("a positive integer"))?,
-            "worker_connections" => {
-                self.worker_connections = positive(uint()?).ok_or_else(|| bad("a positive integer"))?
-            }
+            "threads" => self.threads = positive()?,
+            "worker_connections" => self.worker_connections = positive()?,
             "max_requests" => self.max_requests = uint()?,
             "max_requests_jitter" => self.max_requests_jitter = uint()?,
             "timeout" => self.timeout = uint()?,
             "graceful_timeout" => self.graceful_timeout = uint()?,
             "keepalive" => self.keepalive = uint()?,
-            "header_timeout" => self.header_timeout = positive(uint()?).ok_or_else(|| bad("a positive integer"))? as u64,
+            "header_timeout" => self.header_timeout = positive()? as u64,
             "request_timeout" => self.request_timeout = uint()?,
             "limit_request_line" => {
-                // gunicorn: 0 or anything above 8190 means "the maximum", 8190.
+                // gunicorn: 0, or anything above 8190, means the maximum, 8190.
                 let n = uint()? as usize;
                 self.limits.request_line = if n == 0 || n > 8190 { 8190 } else { n };
             }
@@ -216,63 +360,71 @@ impl Config {
                 let n = uint()? as usize;
                 self.limits.field_size = if n == 0 { 8190 * 4 } else { n };
             }
-            "permit_obsolete_folding" => self.limits.permit_obsolete_folding = boolean()?,
-            "strip_header_spaces" => self.limits.strip_header_spaces = boolean()?,
-            "permit_unconventional_http_method" => self.limits.permit_unconventional_http_method = boolean()?,
-            "permit_unconventional_http_version" => self.limits.permit_unconventional_http_version = boolean()?,
-            "casefold_http_method" => self.limits.casefold_http_method = boolean()?,
+            "permit_obsolete_folding" => self.limits.permit_obsolete_folding = flag(),
+            "strip_header_spaces" => self.limits.strip_header_spaces = flag(),
+            "permit_unconventional_http_method" => self.limits.permit_unconventional_http_method = flag(),
+            "permit_unconventional_http_version" => self.limits.permit_unconventional_http_version = flag(),
+            "casefold_http_method" => self.limits.casefold_http_method = flag(),
             "header_map" => {
-                self.limits.header_map = match value.trim() {
+                self.limits.header_map = match text().unwrap_or_default().to_ascii_lowercase().as_str() {
                     "drop" => HeaderMapPolicy::Drop,
                     "refuse" => HeaderMapPolicy::Refuse,
-                    "dangerous" => HeaderMapPolicy::Dangerous,
-                    _ => return Err(bad("drop, refuse or dangerous")),
+                    _ => HeaderMapPolicy::Dangerous,
                 }
             }
-            "chdir" => self.chdir = Some(value.to_string()),
+            "chdir" => self.chdir = text().unwrap_or_default(),
             "pythonpath" => {
-                self.pythonpath = value.split(',').map(str::trim).filter(|p| !p.is_empty()).map(String::from).collect()
+                self.pythonpath = text()
+                    .map(|t| {
+                        t.split(',')
+                            .map(str::trim)
+                            .filter(|p| !p.is_empty())
+                            .map(String::from)
+                            .collect()
+                    })
+                    .unwrap_or_default()
             }
-            "preload_app" => self.preload_app = boolean()?,
-            "sendfile" => self.sendfile = boolean()?,
-            "reuse_port" => self.reuse_port = boolean()?,
-            "raw_env" => {
-                if !value.contains('=') {
-                    return Err(bad("KEY=VALUE"));
+            "preload_app" => self.preload_app = flag(),
+            "sendfile" => {
+                self.sendfile = match value {
+                    Value::Bool(b) => *b,
+                    _ => self
+                        .env
+                        .var("SENDFILE")
+                        .is_none_or(|v| matches!(v.to_ascii_lowercase().as_str(), "y" | "1" | "yes" | "true")),
                 }
-                self.raw_env = vec![value.to_string()]
             }
-            "proc_name" => self.proc_name = Some(value.to_string()),
-            "loglevel" => {
-                let level = value.trim().to_ascii_lowercase();
-                if !matches!(level.as_str(), "debug" | "info" | "warning" | "error" | "critical") {
-                    return Err(bad("debug, info, warning, error or critical"));
-                }
-                self.loglevel = level;
-            }
-            "errorlog" => self.errorlog = value.to_string(),
-            "worker_tmp_dir" => self.worker_tmp_dir = Some(value.to_string()),
-            "forwarded_allow_ips" => {
-                self.forwarded_allow_ips =
-                    value.split(',').map(str::trim).filter(|p| !p.is_empty()).map(String::from).collect()
-            }
-            "wsgi_app" => self.wsgi_app = Some(value.to_string()),
-            _ => return Err(ConfigError::UnknownSetting(name.to_string())),
-        }
-        Ok(())
-    }
-
-    /// Append to a list setting (repeated `-b` or `-e` flags).
-    pub fn append(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
-        match name {
-            "bind" => self.bind.push(value.to_string()),
+            "reuse_port" => self.reuse_port = flag(),
             "raw_env" => {
-                let before = std::mem::take(&mut self.raw_env);
-                self.set(name, value)?;
-                let added = std::mem::replace(&mut self.raw_env, before);
-                self.raw_env.extend(added);
+                let items = list();
+                if let Some(bad_item) = items.iter().find(|e| !e.contains('=')) {
+                    return Err(ConfigError::BadValue {
+                        name: "raw_env".into(),
+                        value: bad_item.clone(),
+                        expected: "KEY=VALUE".into(),
+                    });
+                }
+                self.raw_env = items;
             }
-            _ => self.set(name, value)?,
+            "proc_name" => self.proc_name = text(),
+            "loglevel" => self.loglevel = text().unwrap_or_default().to_ascii_lowercase(),
+            "errorlog" => self.errorlog = text().unwrap_or_default(),
+            "accesslog" => self.accesslog = text(),
+            "access_log_format" => self.access_log_format = text().unwrap_or_default(),
+            "worker_tmp_dir" => self.worker_tmp_dir = text(),
+            "forwarded_allow_ips" => self.forwarded_allow_ips = list(),
+            "secure_scheme_headers" => {
+                if let Value::Dict(pairs) = value {
+                    self.secure_scheme_headers = pairs
+                        .iter()
+                        .map(|(k, v)| (unquote(k).to_ascii_uppercase(), unquote(v)))
+                        .collect();
+                }
+            }
+            "check_config" => self.check_config = flag(),
+            "print_config" => self.print_config = flag(),
+            "wsgi_app" => {}
+            _ => {}
         }
         Ok(())
     }
@@ -286,40 +438,212 @@ impl Config {
         }
     }
 
+    /// The WSGI app to load: APP_MODULE from the command line, else `wsgi_app` from the config.
+    pub fn wsgi_app(&self) -> Option<String> {
+        self.app_module.clone().or_else(|| match self.values.get("wsgi_app") {
+            Some(Value::Str(s)) => Some(s.clone()),
+            _ => None,
+        })
+    }
+
+    /// Record APP_MODULE from the command line (also gunicorn's `default_proc_name`).
+    pub fn set_app_module(&mut self, app: &str) {
+        self.app_module = Some(app.to_string());
+        self.values.insert("default_proc_name", Value::Str(app.to_string()));
+    }
+
     /// `wsgi.multiprocess`: more than one process may serve the same app.
     pub fn multiprocess(&self) -> bool {
         self.workers > 1
     }
+
+    /// Settings that were set but have no effect yet, to warn about at start.
+    pub fn unimplemented_in_use(&self) -> Vec<&'static str> {
+        SETTINGS
+            .iter()
+            .filter(|s| !s.implemented && self.explicit.contains(s.name))
+            .map(|s| s.name)
+            .collect()
+    }
+
+    /// `--print-config`: every setting, sorted, as `name = value` with the names aligned.
+    pub fn print_config(&self) -> String {
+        let width = self.values.keys().map(|k| k.len()).max().unwrap_or(0);
+        let mut out = String::new();
+        for (name, value) in &self.values {
+            out.push_str(&format!("{name:width$} = {value}\n"));
+        }
+        out
+    }
 }
 
-fn positive(n: u64) -> Option<usize> {
-    usize::try_from(n).ok().filter(|n| *n > 0)
+fn unreachable_default(name: &str) -> Value {
+    // Only the names matched above are Dynamic; a new Dynamic row without a rule shows as None.
+    debug_assert!(false, "no dynamic default for {name}");
+    Value::None
+}
+
+/// `'X-FORWARDED-PROTO'` → `X-FORWARDED-PROTO` (dict entries are kept as Python literals).
+fn unquote(literal: &str) -> String {
+    let t = literal.trim();
+    if t.len() >= 2 && (t.starts_with('\'') && t.ends_with('\'') || t.starts_with('"') && t.ends_with('"')) {
+        t[1..t.len() - 1].to_string()
+    } else {
+        t.to_string()
+    }
+}
+
+/// Parse a textual value (command line, environment variable) by the setting's type.
+pub fn parse_value(setting: &Setting, text: &str) -> Result<Value, ConfigError> {
+    let bad = |expected: &str| ConfigError::BadValue {
+        name: setting.name.to_string(),
+        value: text.to_string(),
+        expected: expected.to_string(),
+    };
+    Ok(match setting.ty {
+        Type::PosInt => {
+            let n = parse_py_int(text).ok_or_else(|| bad("an integer"))?;
+            if n < 0 {
+                return Err(bad("a non-negative integer"));
+            }
+            Value::Int(n)
+        }
+        Type::Bool => match text.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "y" | "on" => Value::Bool(true),
+            "false" | "0" | "no" | "n" | "off" => Value::Bool(false),
+            _ => return Err(bad("true or false")),
+        },
+        Type::Str | Type::OptStr => Value::Str(text.to_string()),
+        Type::ListStr => Value::List(vec![text.to_string()]),
+        Type::CommaList => Value::List(
+            text.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect(),
+        ),
+        Type::Choice(words) => {
+            if !words.iter().any(|w| w.eq_ignore_ascii_case(text.trim())) {
+                return Err(bad(&format!("one of {}", words.join(", "))));
+            }
+            Value::Str(text.trim().to_string())
+        }
+        Type::Chdir => {
+            let path = std::path::Path::new(text);
+            let abs = if path.is_absolute() {
+                path.to_path_buf()
+            } else {
+                std::env::current_dir().unwrap_or_default().join(path)
+            };
+            let abs = normalize(&abs);
+            if !abs.is_dir() {
+                return Err(bad("an existing directory"));
+            }
+            Value::Str(abs.display().to_string())
+        }
+        Type::User => match text.trim().parse::<u32>() {
+            Ok(uid) => Value::Int(i64::from(uid)),
+            Err(_) => match nix::unistd::User::from_name(text.trim()) {
+                Ok(Some(user)) => Value::Int(i64::from(user.uid.as_raw())),
+                _ => return Err(bad("a user name or uid that exists")),
+            },
+        },
+        Type::Group => match text.trim().parse::<u32>() {
+            Ok(gid) => Value::Int(i64::from(gid)),
+            Err(_) => match nix::unistd::Group::from_name(text.trim()) {
+                Ok(Some(group)) => Value::Int(i64::from(group.gid.as_raw())),
+                _ => return Err(bad("a group name or gid that exists")),
+            },
+        },
+        Type::Dict | Type::Hook => return Err(bad("a value set in the config file")),
+    })
+}
+
+/// Check that a value from a config file has a shape the setting's type accepts, converting
+/// strings the way the command line would.
+fn check_shape(setting: &Setting, value: Value) -> Result<Value, ConfigError> {
+    let bad = |v: &Value, expected: &str| ConfigError::BadValue {
+        name: setting.name.to_string(),
+        value: v.to_string(),
+        expected: expected.to_string(),
+    };
+    match (setting.ty, value) {
+        (_, Value::Str(text)) if !matches!(setting.ty, Type::ListStr | Type::Dict | Type::Hook) => {
+            parse_value(setting, &text)
+        }
+        (Type::ListStr, Value::Str(text)) => Ok(Value::List(vec![text])),
+        (Type::PosInt, Value::Int(n)) if n >= 0 => Ok(Value::Int(n)),
+        (Type::User | Type::Group, Value::Int(n)) if n >= 0 => Ok(Value::Int(n)),
+        (Type::Bool, v @ Value::Bool(_)) => Ok(v),
+        (Type::OptStr, Value::None) => Ok(Value::None),
+        (Type::Bool, Value::None) if setting.name == "sendfile" => Ok(Value::None),
+        (Type::ListStr | Type::CommaList, v @ Value::List(_)) => Ok(v),
+        (Type::Dict, v @ Value::Dict(_)) => Ok(v),
+        (Type::Hook, v @ Value::Hook(_)) => Ok(v),
+        (ty, v) => Err(bad(&v, expected_for(ty))),
+    }
+}
+
+fn expected_for(ty: Type) -> &'static str {
+    match ty {
+        Type::PosInt => "a non-negative integer",
+        Type::Bool => "True or False",
+        Type::Str | Type::Choice(_) | Type::Chdir => "a string",
+        Type::OptStr => "a string or None",
+        Type::ListStr | Type::CommaList => "a string or a list of strings",
+        Type::User => "a user name or uid",
+        Type::Group => "a group name or gid",
+        Type::Dict => "a dict",
+        Type::Hook => "a callable",
+    }
+}
+
+/// `a/./b/../c` → `a/c` without touching the file system (as `os.path.normpath`).
+fn normalize(path: &std::path::Path) -> std::path::PathBuf {
+    let mut out = std::path::PathBuf::new();
+    for part in path.components() {
+        match part {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn no_env(_: &str) -> Option<String> {
-        None
+    fn env(vars: &[(&str, &str)]) -> Environment {
+        Environment {
+            cwd: "/srv".into(),
+            euid: 1000,
+            egid: 1000,
+            vars: vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        }
     }
 
     #[test]
     fn env_defaults() {
-        let cfg = Config::with_env_defaults(|k| match k {
-            "PORT" => Some("9000".into()),
-            "WEB_CONCURRENCY" => Some("3".into()),
-            _ => None,
-        })
-        .expect("valid env");
+        let cfg = Config::with_env_defaults(env(&[("PORT", "9000"), ("WEB_CONCURRENCY", "3")])).expect("valid env");
         assert_eq!(cfg.bind, vec!["0.0.0.0:9000"]);
         assert_eq!(cfg.workers, 3);
+        assert_eq!(cfg.get("chdir"), Some(&Value::Str("/srv".into())));
     }
 
     #[test]
     fn bad_values_name_the_setting() {
-        let mut cfg = Config::with_env_defaults(no_env).expect("defaults");
-        for (name, value) in [("workers", "0"), ("workers", "x"), ("timeout", "-1"), ("header_map", "keep")] {
+        let mut cfg = Config::with_env_defaults(env(&[])).expect("defaults");
+        for (name, value) in [
+            ("workers", "0"),
+            ("workers", "x"),
+            ("timeout", "-1"),
+            ("header_map", "keep"),
+            ("raw_env", "NOEQUALS"),
+        ] {
             let err = cfg.set(name, value).expect_err("must be rejected");
             assert!(err.to_string().contains(name), "{err}");
         }
@@ -328,18 +652,43 @@ mod tests {
 
     #[test]
     fn sync_with_threads_is_gthread() {
-        let mut cfg = Config::with_env_defaults(no_env).expect("defaults");
+        let mut cfg = Config::with_env_defaults(env(&[])).expect("defaults");
         assert_eq!(cfg.effective_worker_class(), WorkerClass::Sync);
         cfg.set("threads", "4").expect("valid");
         assert_eq!(cfg.effective_worker_class(), WorkerClass::Gthread);
     }
 
     #[test]
-    fn limits_follow_gunicorn_caps() {
-        let mut cfg = Config::with_env_defaults(no_env).expect("defaults");
+    fn limits_follow_gunicorn_caps_but_print_raw() {
+        let mut cfg = Config::with_env_defaults(env(&[])).expect("defaults");
         cfg.set("limit_request_line", "0").expect("valid");
         assert_eq!(cfg.limits.request_line, 8190);
-        cfg.set("limit_request_line", "100").expect("valid");
-        assert_eq!(cfg.limits.request_line, 100);
+        assert!(cfg.print_config().contains("limit_request_line                 = 0\n"));
+    }
+
+    #[test]
+    fn print_config_matches_gunicorn_shapes() {
+        let cfg = Config::with_env_defaults(env(&[])).expect("defaults");
+        let text = cfg.print_config();
+        for line in [
+            "bind                               = ['127.0.0.1:8000']",
+            "forwarded_allow_ips                = ['127.0.0.1', '::1']",
+            "secure_scheme_headers              = {'X-FORWARDED-PROTOCOL': 'ssl', 'X-FORWARDED-PROTO': 'https', 'X-FORWARDED-SSL': 'on'}",
+            "sendfile                           = None",
+            "on_starting                        = <OnStarting.on_starting()>",
+            "umask                              = 0",
+        ] {
+            assert!(text.lines().any(|l| l == line), "missing {line:?}");
+        }
+    }
+
+    #[test]
+    fn sendfile_env_and_flag() {
+        let cfg = Config::with_env_defaults(env(&[("SENDFILE", "0")])).expect("defaults");
+        assert!(!cfg.sendfile);
+        let mut cfg = Config::with_env_defaults(env(&[])).expect("defaults");
+        assert!(cfg.sendfile);
+        cfg.set_value("sendfile", Value::Bool(false)).expect("valid");
+        assert!(!cfg.sendfile);
     }
 }

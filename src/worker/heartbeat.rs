@@ -72,14 +72,20 @@ impl Drop for Heartbeat {
 fn tempfile_in(dir: &str) -> std::io::Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
     let path = std::path::Path::new(dir).join(format!("rgunicorn-hb-{}-{}", std::process::id(), monotonic_ms()));
-    let file = std::fs::OpenOptions::new().read(true).write(true).create_new(true).mode(0o600).open(&path)?;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)?;
     std::fs::remove_file(&path)?;
     Ok(file)
 }
 
 /// CLOCK_MONOTONIC in milliseconds: the same clock in every process of the machine.
 pub fn monotonic_ms() -> u64 {
-    let ts = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC).unwrap_or(nix::sys::time::TimeSpec::new(0, 0));
+    let ts =
+        nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC).unwrap_or(nix::sys::time::TimeSpec::new(0, 0));
     (ts.tv_sec() as u64) * 1000 + (ts.tv_nsec() as u64) / 1_000_000
 }
 

@@ -75,8 +75,22 @@ impl WorkerObject {
 }
 
 /// Take the signals over from the master's handlers and arm `faulthandler` for timeouts.
-pub fn install(py: Python<'_>, flags: Arc<WorkerFlags>, heartbeat: Arc<Heartbeat>, age: u64, ppid: u32) -> PyResult<Py<WorkerObject>> {
-    let worker = Bound::new(py, WorkerObject { flags, heartbeat, age, ppid })?;
+pub fn install(
+    py: Python<'_>,
+    flags: Arc<WorkerFlags>,
+    heartbeat: Arc<Heartbeat>,
+    age: u64,
+    ppid: u32,
+) -> PyResult<Py<WorkerObject>> {
+    let worker = Bound::new(
+        py,
+        WorkerObject {
+            flags,
+            heartbeat,
+            age,
+            ppid,
+        },
+    )?;
     let signal = py.import("signal")?;
     let set = |name: &str, handler: Bound<'_, PyAny>| -> PyResult<()> {
         signal.call_method1("signal", (signal.getattr(name)?, handler))?;
@@ -98,7 +112,8 @@ pub fn install(py: Python<'_>, flags: Arc<WorkerFlags>, heartbeat: Arc<Heartbeat
     kwargs.set_item("file", crate::logging::raw_fd())?;
     kwargs.set_item("all_threads", true)?;
     kwargs.set_item("chain", false)?;
-    py.import("faulthandler")?.call_method("register", (dump_signal(),), Some(&kwargs))?;
+    py.import("faulthandler")?
+        .call_method("register", (dump_signal(),), Some(&kwargs))?;
     Ok(worker.unbind())
 }
 

@@ -1,0 +1,116 @@
+//! gunicorn config files (`gunicorn.conf.py`): Python runs the file; each top-level name that is
+//! a setting is converted to a [`Value`] and validated like any other source. Hooks keep their
+//! Python callables in [`Hooks`].
+
+use std::collections::BTreeMap;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDict, PyInt, PyList, PyString, PyTuple};
+
+use super::settings::{Type, SETTINGS};
+use super::value::Value;
+use super::{Config, ConfigError};
+
+/// Server hooks from the config file, by gunicorn's hook name.
+#[derive(Default)]
+pub struct Hooks {
+    callables: BTreeMap<&'static str, Py<PyAny>>,
+}
+
+impl Hooks {
+    /// The callable for `name`, if the config file defined one.
+    pub fn get<'py>(&self, py: Python<'py>, name: &str) -> Option<Bound<'py, PyAny>> {
+        self.callables.get(name).map(|c| c.bind(py).clone())
+    }
+
+    /// Whether any hook is set.
+    pub fn is_empty(&self) -> bool {
+        self.callables.is_empty()
+    }
+}
+
+/// Run the config file at `location` and apply its settings to `cfg`.
+pub fn apply_config_file(
+    py: Python<'_>,
+    location: &str,
+    cfg: &mut Config,
+    hooks: &mut Hooks,
+) -> Result<(), ConfigError> {
+    let namespace = py
+        .import("rgunicorn._config")
+        .and_then(|m| m.call_method1("load", (location,)))
+        .map_err(|err| {
+            if err.is_instance_of::<pyo3::exceptions::PyFileNotFoundError>(py) {
+                let msg = err.value(py).str().map(|s| s.to_string()).unwrap_or_default();
+                ConfigError::ConfigFile(msg)
+            } else {
+                eprintln!("Failed to read config file: {location}");
+                eprint!("{}", crate::errors::format_traceback(py, &err));
+                ConfigError::ConfigFile(format!("Failed to read config file: {location}"))
+            }
+        })?;
+    let namespace = namespace
+        .cast_into::<PyDict>()
+        .map_err(|_| ConfigError::ConfigFile(format!("{location}: not a namespace")))?;
+    for setting in SETTINGS {
+        let Ok(Some(obj)) = namespace.get_item(setting.name) else {
+            continue;
+        };
+        let value = to_value(setting.ty, &obj).map_err(|expected| ConfigError::BadValue {
+            name: setting.name.to_string(),
+            value: obj.repr().map(|r| r.to_string()).unwrap_or_default(),
+            expected: expected.to_string(),
+        })?;
+        if setting.ty == Type::Hook {
+            hooks.callables.insert(setting.name, obj.clone().unbind());
+        }
+        cfg.set_value(setting.name, value)?;
+    }
+    Ok(())
+}
+
+/// A Python object as a setting value; `Err` says what was expected.
+fn to_value(ty: Type, obj: &Bound<'_, PyAny>) -> Result<Value, &'static str> {
+    if ty == Type::Hook {
+        if !obj.is_callable() {
+            return Err("a callable");
+        }
+        let qualname = obj
+            .getattr("__qualname__")
+            .and_then(|q| q.extract::<String>())
+            .unwrap_or_else(|_| obj.get_type().name().map(|n| n.to_string()).unwrap_or_default());
+        return Ok(Value::Hook(qualname));
+    }
+    if obj.is_none() {
+        return Ok(Value::None);
+    }
+    if let Ok(b) = obj.cast::<PyBool>() {
+        return Ok(Value::Bool(b.is_true()));
+    }
+    if obj.is_instance_of::<PyInt>() {
+        return obj
+            .extract::<i64>()
+            .map(Value::Int)
+            .map_err(|_| "an integer that fits in 64 bits");
+    }
+    if let Ok(s) = obj.cast::<PyString>() {
+        return s.to_str().map(|s| Value::Str(s.to_string())).map_err(|_| "valid text");
+    }
+    if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
+        let mut items = Vec::new();
+        for item in obj.try_iter().map_err(|_| "a list of strings")? {
+            let item = item.map_err(|_| "a list of strings")?;
+            items.push(item.extract::<String>().map_err(|_| "a list of strings")?);
+        }
+        return Ok(Value::List(items));
+    }
+    if let Ok(dict) = obj.cast::<PyDict>() {
+        let mut pairs = Vec::new();
+        for (k, v) in dict.iter() {
+            let repr = |o: &Bound<'_, PyAny>| o.repr().map(|r| r.to_string()).map_err(|_| "a dict");
+            pairs.push((repr(&k)?, repr(&v)?));
+        }
+        return Ok(Value::Dict(pairs));
+    }
+    Err("a string, number, boolean, list or dict")
+}
