@@ -95,16 +95,23 @@ pub struct WorkerBoot<'a> {
 /// Run a worker to completion and return its exit code. Never returns into master code paths:
 /// the caller `_exit`s with the result.
 pub fn run_worker(py: Python<'_>, boot: WorkerBoot<'_>) -> i32 {
-    let flags = Arc::new(WorkerFlags { alive: AtomicBool::new(true) });
+    let flags = Arc::new(WorkerFlags {
+        alive: AtomicBool::new(true),
+    });
     let pid = std::process::id();
     crate::info!("Booting worker with pid: {pid}");
     if let Err(err) = signals::install(py, flags.clone(), boot.heartbeat.clone(), boot.age, boot.ppid) {
-        crate::error!("Exception in worker process:\n{}", crate::errors::format_traceback(py, &err));
+        crate::error!(
+            "Exception in worker process:\n{}",
+            crate::errors::format_traceback(py, &err)
+        );
         return WORKER_BOOT_ERROR;
     }
     for pair in &boot.cfg.raw_env {
         if let Some((key, value)) = pair.split_once('=') {
-            let set = py.import("os").and_then(|os| os.getattr("environ")?.set_item(key, value));
+            let set = py
+                .import("os")
+                .and_then(|os| os.getattr("environ")?.set_item(key, value));
             if let Err(err) = set {
                 crate::error!("Cannot set environment variable {key}: {err}");
             }
@@ -113,8 +120,8 @@ pub fn run_worker(py: Python<'_>, boot: WorkerBoot<'_>) -> i32 {
     let app = match boot.preloaded.as_ref().map(|a| a.clone_ref(py)) {
         Some(app) => app,
         None => {
-            let spec = boot.cfg.wsgi_app.as_deref().unwrap_or_default();
-            match load_app(py, spec) {
+            let spec = boot.cfg.wsgi_app().unwrap_or_default();
+            match load_app(py, &spec) {
                 Ok(app) => app,
                 Err(err) => {
                     if let Some(tb) = &err.traceback {
@@ -129,7 +136,10 @@ pub fn run_worker(py: Python<'_>, boot: WorkerBoot<'_>) -> i32 {
     let state = match build_state(py, &boot, app, flags, pid) {
         Ok(state) => state,
         Err(err) => {
-            crate::error!("Exception in worker process:\n{}", crate::errors::format_traceback(py, &err));
+            crate::error!(
+                "Exception in worker process:\n{}",
+                crate::errors::format_traceback(py, &err)
+            );
             return WORKER_BOOT_ERROR;
         }
     };
@@ -149,7 +159,10 @@ pub fn run_worker(py: Python<'_>, boot: WorkerBoot<'_>) -> i32 {
             .and_then(|c| c.extract::<i32>().ok())
             .unwrap_or(0),
         Err(err) => {
-            crate::error!("Exception in worker process:\n{}", crate::errors::format_traceback(py, &err));
+            crate::error!(
+                "Exception in worker process:\n{}",
+                crate::errors::format_traceback(py, &err)
+            );
             1
         }
     };
@@ -179,11 +192,18 @@ fn build_state(
     )?;
     let keep_alive = cfg.effective_worker_class() != WorkerClass::Sync && cfg.keepalive > 0;
     // A sync worker killed by the master at `timeout` cannot wait that long for a slow client.
-    let head_secs = if cfg.timeout > 0 { (cfg.timeout / 2).clamp(1, cfg.header_timeout) } else { cfg.header_timeout };
+    let head_secs = if cfg.timeout > 0 {
+        (cfg.timeout / 2).clamp(1, cfg.header_timeout)
+    } else {
+        cfg.header_timeout
+    };
     let conn = ConnContext {
         app,
         info,
-        opts: ServeOptions { keep_alive, sendfile: cfg.sendfile },
+        opts: ServeOptions {
+            keep_alive,
+            sendfile: cfg.sendfile,
+        },
         limits: cfg.limits.clone(),
         head_timeout: Duration::from_secs(head_secs),
         send_timeout: (cfg.timeout > 0).then(|| Duration::from_secs(cfg.timeout)),
