@@ -17,10 +17,7 @@ pub struct AppLoadError {
 
 impl AppLoadError {
     fn plain(message: String) -> AppLoadError {
-        AppLoadError {
-            message,
-            traceback: None,
-        }
+        AppLoadError { message, traceback: None }
     }
 }
 
@@ -31,34 +28,22 @@ pub fn load_app(py: Python<'_>, spec: &str) -> Result<Py<PyAny>, AppLoadError> {
         None => (spec.trim(), "application"),
     };
     if module_name.is_empty() || expr.is_empty() {
-        return Err(AppLoadError::plain(format!(
-            "Invalid APP_MODULE {spec:?}: expected MODULE or MODULE:CALLABLE"
-        )));
+        return Err(AppLoadError::plain(format!("Invalid APP_MODULE {spec:?}: expected MODULE or MODULE:CALLABLE")));
     }
     let module = py.import(module_name).map_err(|err| {
         let missing_itself = err.is_instance_of::<pyo3::exceptions::PyModuleNotFoundError>(py)
-            && err
-                .value(py)
-                .getattr("name")
-                .ok()
-                .and_then(|n| n.extract::<String>().ok())
-                .as_deref()
+            && err.value(py).getattr("name").ok().and_then(|n| n.extract::<String>().ok()).as_deref()
                 == Some(module_name);
         let message = if missing_itself {
             format!("Failed to find module '{module_name}'")
         } else {
             format!("Failed to import module '{module_name}': {}", exception_line(py, &err))
         };
-        AppLoadError {
-            message,
-            traceback: Some(format_traceback(py, &err)),
-        }
+        AppLoadError { message, traceback: Some(format_traceback(py, &err)) }
     })?;
 
     let (path, call) = parse_expression(py, expr).map_err(|why| {
-        AppLoadError::plain(format!(
-            "Failed to parse {expr:?} as an attribute name or function call{why}"
-        ))
+        AppLoadError::plain(format!("Failed to parse {expr:?} as an attribute name or function call{why}"))
     })?;
 
     let mut obj = module.into_any();
@@ -66,32 +51,21 @@ pub fn load_app(py: Python<'_>, spec: &str) -> Result<Py<PyAny>, AppLoadError> {
         obj = match obj.getattr(name) {
             Ok(next) => next,
             Err(_) => {
-                return Err(AppLoadError::plain(format!(
-                    "Failed to find attribute '{path}' in '{module_name}'."
-                )))
+                return Err(AppLoadError::plain(format!("Failed to find attribute '{path}' in '{module_name}'.")))
             }
         };
     }
     if let Some((args, kwargs)) = call {
-        obj = obj
-            .call(args.bind(py), Some(kwargs.bind(py)))
-            .map_err(|err| AppLoadError {
-                message: format!(
-                    "Error while calling factory '{path}' in '{module_name}': {}",
-                    exception_line(py, &err)
-                ),
-                traceback: Some(format_traceback(py, &err)),
-            })?;
+        obj = obj.call(args.bind(py), Some(kwargs.bind(py))).map_err(|err| AppLoadError {
+            message: format!("Error while calling factory '{path}' in '{module_name}': {}", exception_line(py, &err)),
+            traceback: Some(format_traceback(py, &err)),
+        })?;
     }
     if obj.is_none() {
-        return Err(AppLoadError::plain(format!(
-            "Application object '{expr}' in '{module_name}' is None."
-        )));
+        return Err(AppLoadError::plain(format!("Application object '{expr}' in '{module_name}' is None.")));
     }
     if !obj.is_callable() {
-        return Err(AppLoadError::plain(format!(
-            "Application object '{expr}' in '{module_name}' is not callable."
-        )));
+        return Err(AppLoadError::plain(format!("Application object '{expr}' in '{module_name}' is not callable.")));
     }
     Ok(obj.unbind())
 }
@@ -101,14 +75,10 @@ type FactoryCall = (Py<PyTuple>, Py<PyDict>);
 /// Split `name.attr` or `factory("x", n=1)` with Python's own `ast`, accepting only literal arguments.
 fn parse_expression<'py>(py: Python<'py>, expr: &str) -> Result<(String, Option<FactoryCall>), String> {
     let ast = py.import("ast").map_err(|e| e.to_string())?;
-    let tree = ast
-        .call_method1("parse", (expr, "<APP_MODULE>", "eval"))
-        .map_err(|_| String::new())?;
+    let tree = ast.call_method1("parse", (expr, "<APP_MODULE>", "eval")).map_err(|_| String::new())?;
     let body = tree.getattr("body").map_err(|e| e.to_string())?;
     let is = |node: &Bound<'_, PyAny>, class: &str| -> bool {
-        ast.getattr(class)
-            .map(|cls| node.is_instance(&cls).unwrap_or(false))
-            .unwrap_or(false)
+        ast.getattr(class).map(|cls| node.is_instance(&cls).unwrap_or(false)).unwrap_or(false)
     };
     let dotted = |node: &Bound<'_, PyAny>| -> Option<String> {
         let mut parts = Vec::new();
@@ -136,8 +106,7 @@ fn parse_expression<'py>(py: Python<'py>, expr: &str) -> Result<(String, Option<
     let func = body.getattr("func").map_err(|e| e.to_string())?;
     let path = dotted(&func).ok_or_else(String::new)?;
     let literal = |node: Bound<'py, PyAny>| -> Result<Bound<'py, PyAny>, String> {
-        ast.call_method1("literal_eval", (node,))
-            .map_err(|_| ": factory arguments must be Python literals".to_string())
+        ast.call_method1("literal_eval", (node,)).map_err(|_| ": factory arguments must be Python literals".to_string())
     };
     let mut args = Vec::new();
     let arg_nodes = body.getattr("args").map_err(|e| e.to_string())?;
@@ -151,9 +120,7 @@ fn parse_expression<'py>(py: Python<'py>, expr: &str) -> Result<(String, Option<
         if name.is_none() {
             return Err(": **kwargs are not supported".to_string());
         }
-        kwargs
-            .set_item(name, literal(kw.getattr("value").map_err(|e| e.to_string())?)?)
-            .map_err(|e| e.to_string())?;
+        kwargs.set_item(name, literal(kw.getattr("value").map_err(|e| e.to_string())?)?).map_err(|e| e.to_string())?;
     }
     let args = PyTuple::new(py, args).map_err(|e| e.to_string())?;
     Ok((path, Some((args.unbind(), kwargs.unbind()))))

@@ -34,13 +34,10 @@ pub enum Given {
 impl CliArgs {
     /// The value given for `name`, if any.
     pub fn text(&self, name: &str) -> Option<&str> {
-        self.settings
-            .iter()
-            .find(|(s, _)| s.name == name)
-            .and_then(|(_, g)| match g {
-                Given::Text(t) => Some(t.as_str()),
-                _ => None,
-            })
+        self.settings.iter().find(|(s, _)| s.name == name).and_then(|(_, g)| match g {
+            Given::Text(t) => Some(t.as_str()),
+            _ => None,
+        })
     }
 
     /// Apply every given setting to `cfg`.
@@ -63,13 +60,7 @@ pub fn command() -> Command {
         .override_usage("rgunicorn [OPTIONS] [APP_MODULE]")
         .disable_version_flag(true)
         .disable_help_flag(true)
-        .arg(
-            Arg::new("help")
-                .short('h')
-                .long("help")
-                .action(ArgAction::SetTrue)
-                .help("Show this help and exit."),
-        )
+        .arg(Arg::new("help").short('h').long("help").action(ArgAction::SetTrue).help("Show this help and exit."))
         .arg(
             Arg::new("version")
                 .short('v')
@@ -77,11 +68,7 @@ pub fn command() -> Command {
                 .action(ArgAction::SetTrue)
                 .help("Show the version and exit."),
         )
-        .arg(
-            Arg::new("wsgi_app")
-                .value_name("APP_MODULE")
-                .help("The WSGI application: MODULE[:CALLABLE]."),
-        );
+        .arg(Arg::new("wsgi_app").value_name("APP_MODULE").help("The WSGI application: MODULE[:CALLABLE]."));
     for setting in SETTINGS.iter().filter(|s| s.kind != Kind::FileOnly) {
         let mut arg = Arg::new(setting.name).help(setting.help).help_heading(setting.section);
         let mut longs = Vec::new();
@@ -99,10 +86,7 @@ pub fn command() -> Command {
             }
         }
         arg = match setting.kind {
-            Kind::Value => arg
-                .action(ArgAction::Set)
-                .value_name(meta(setting))
-                .allow_hyphen_values(true),
+            Kind::Value => arg.action(ArgAction::Set).value_name(meta(setting)).allow_hyphen_values(true),
             Kind::List => arg.action(ArgAction::Append).value_name(meta(setting)),
             Kind::Flag | Kind::FalseFlag => arg.action(ArgAction::SetTrue),
             Kind::FileOnly => arg,
@@ -118,9 +102,7 @@ fn meta(setting: &Setting) -> String {
 
 /// Parse `argv` (program name first).
 pub fn parse_args(argv: &[String]) -> Result<CliArgs, ConfigError> {
-    let matches = command()
-        .try_get_matches_from(argv)
-        .map_err(|e| ConfigError::Usage(first_line(&e.to_string())))?;
+    let matches = command().try_get_matches_from(argv).map_err(|e| ConfigError::Usage(first_line(&e.to_string())))?;
     Ok(collect(&matches))
 }
 
@@ -134,9 +116,7 @@ fn collect(matches: &ArgMatches) -> CliArgs {
     for setting in SETTINGS.iter().filter(|s| s.kind != Kind::FileOnly) {
         let given = match setting.kind {
             Kind::Value => matches.get_one::<String>(setting.name).map(|v| Given::Text(v.clone())),
-            Kind::List => matches
-                .get_many::<String>(setting.name)
-                .map(|vs| Given::List(vs.cloned().collect())),
+            Kind::List => matches.get_many::<String>(setting.name).map(|vs| Given::List(vs.cloned().collect())),
             Kind::Flag => matches.get_flag(setting.name).then_some(Given::Flag(true)),
             Kind::FalseFlag => matches.get_flag(setting.name).then_some(Given::Flag(false)),
             Kind::FileOnly => None,
@@ -150,11 +130,7 @@ fn collect(matches: &ArgMatches) -> CliArgs {
 
 /// clap's errors run over several lines; users get the one that names the problem.
 fn first_line(msg: &str) -> String {
-    let line = msg
-        .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("invalid arguments")
-        .trim();
+    let line = msg.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid arguments").trim();
     line.strip_prefix("error: ").unwrap_or(line).to_string()
 }
 
@@ -163,35 +139,21 @@ mod tests {
     use super::*;
 
     fn args(list: &[&str]) -> Vec<String> {
-        std::iter::once("rgunicorn")
-            .chain(list.iter().copied())
-            .map(String::from)
-            .collect()
+        std::iter::once("rgunicorn").chain(list.iter().copied()).map(String::from).collect()
     }
 
     #[test]
     fn repeated_bind_keeps_all() {
         let parsed = parse_args(&args(&["-b", "127.0.0.1:1", "--bind", "unix:/tmp/x", "app:app"])).expect("parses");
         assert_eq!(parsed.app_module.as_deref(), Some("app:app"));
-        let (_, given) = parsed
-            .settings
-            .iter()
-            .find(|(s, _)| s.name == "bind")
-            .expect("bind given");
+        let (_, given) = parsed.settings.iter().find(|(s, _)| s.name == "bind").expect("bind given");
         assert!(matches!(given, Given::List(v) if v == &["127.0.0.1:1", "unix:/tmp/x"]));
     }
 
     #[test]
     fn gunicorn_spellings() {
-        let parsed = parse_args(&args(&[
-            "--limit-request-field_size",
-            "100",
-            "--no-sendfile",
-            "-w",
-            "3",
-            "x",
-        ]))
-        .expect("parses");
+        let parsed =
+            parse_args(&args(&["--limit-request-field_size", "100", "--no-sendfile", "-w", "3", "x"])).expect("parses");
         let names: Vec<_> = parsed.settings.iter().map(|(s, _)| s.name).collect();
         assert_eq!(names, vec!["limit_request_field_size", "sendfile", "workers"]);
     }

@@ -20,11 +20,7 @@ pub fn format_traceback(py: Python<'_>, err: &PyErr) -> String {
 
 /// The last line of a traceback: `ModuleNotFoundError: No module named 'x'`.
 pub fn exception_line(py: Python<'_>, err: &PyErr) -> String {
-    let name = err
-        .get_type(py)
-        .name()
-        .map(|n| n.to_string())
-        .unwrap_or_else(|_| "Exception".to_string());
+    let name = err.get_type(py).name().map(|n| n.to_string()).unwrap_or_else(|_| "Exception".to_string());
     let msg = err.value(py).str().map(|s| s.to_string()).unwrap_or_default();
     if msg.is_empty() {
         name

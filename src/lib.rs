@@ -110,10 +110,7 @@ fn serve(py: Python<'_>, cfg: Config, hooks: config::file::Hooks) -> Result<i32,
     warn_unimplemented(&cfg, &hooks);
     prepare_python(py, &cfg).map_err(|e| (START_ERROR, format!("Cannot prepare the Python environment: {e}")))?;
 
-    let opts = BindOptions {
-        backlog: cfg.backlog,
-        reuse_port: cfg.reuse_port,
-    };
+    let opts = BindOptions { backlog: cfg.backlog, reuse_port: cfg.reuse_port };
     let mut listeners = Vec::new();
     for text in &cfg.bind {
         let addr = BindAddr::parse(text).map_err(|e| (USAGE_ERROR, e))?;

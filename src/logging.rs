@@ -68,10 +68,7 @@ pub fn configure(level: Level, errorlog: &str) -> std::io::Result<()> {
         *sink = Sink { path: None, file: None };
     } else {
         let file = open_append(errorlog)?;
-        *sink = Sink {
-            path: Some(errorlog.to_string()),
-            file: Some(file),
-        };
+        *sink = Sink { path: Some(errorlog.to_string()), file: Some(file) };
     }
     Ok(())
 }

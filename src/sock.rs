@@ -31,10 +31,7 @@ impl BindAddr {
             return Ok(BindAddr::Unix(PathBuf::from(path)));
         }
         if let Some(fd) = text.strip_prefix("fd://") {
-            return fd
-                .parse::<RawFd>()
-                .map(BindAddr::Fd)
-                .map_err(|_| bad("fd:// needs a file descriptor number"));
+            return fd.parse::<RawFd>().map(BindAddr::Fd).map_err(|_| bad("fd:// needs a file descriptor number"));
         }
         let text_no_scheme = text.strip_prefix("tcp://").unwrap_or(text);
         let (host, port) = if let Some(rest) = text_no_scheme.strip_prefix('[') {
@@ -46,9 +43,7 @@ impl BindAddr {
         } else {
             (text_no_scheme.to_string(), "8000")
         };
-        let port = port
-            .parse::<u16>()
-            .map_err(|_| bad("the port must be a number from 0 to 65535"))?;
+        let port = port.parse::<u16>().map_err(|_| bad("the port must be a number from 0 to 65535"))?;
         let host = if host.is_empty() { "0.0.0.0".to_string() } else { host };
         Ok(BindAddr::Tcp(host, port))
     }
@@ -110,11 +105,7 @@ impl Listener {
         };
         socket.set_nonblocking(true)?;
         let local = describe(&socket)?;
-        Ok(Listener {
-            socket,
-            addr: addr.clone(),
-            local,
-        })
+        Ok(Listener { socket, addr: addr.clone(), local })
     }
 
     /// Remove the unix socket file, if this listener created one.
@@ -204,10 +195,7 @@ mod tests {
 
     #[test]
     fn binds_ephemeral_port() {
-        let opts = BindOptions {
-            backlog: 16,
-            reuse_port: false,
-        };
+        let opts = BindOptions { backlog: 16, reuse_port: false };
         let l = Listener::bind(&BindAddr::Tcp("127.0.0.1".into(), 0), opts).expect("bind");
         match l.local {
             ListenAddr::Inet(sa) => assert_ne!(sa.port(), 0),

@@ -168,15 +168,9 @@ impl Arbiter {
                         continue; // an orphan we adopted as PID 1
                     }
                     if status == WORKER_BOOT_ERROR {
-                        halt = Some(Halt::Failed {
-                            reason: "Worker failed to boot.",
-                            code: WORKER_BOOT_ERROR,
-                        });
+                        halt = Some(Halt::Failed { reason: "Worker failed to boot.", code: WORKER_BOOT_ERROR });
                     } else if status == APP_LOAD_ERROR {
-                        halt = Some(Halt::Failed {
-                            reason: "App failed to load.",
-                            code: APP_LOAD_ERROR,
-                        });
+                        halt = Some(Halt::Failed { reason: "App failed to load.", code: APP_LOAD_ERROR });
                     } else if status != 0 {
                         crate::error!("Worker (pid:{pid}) exited with code {status}");
                     }
@@ -243,10 +237,7 @@ impl Arbiter {
         while self.workers.len() < self.num_workers {
             if let Err(e) = self.spawn_worker(py) {
                 crate::error!("Cannot fork a worker: {e}");
-                return Some(Halt::Failed {
-                    reason: "Worker failed to boot.",
-                    code: WORKER_BOOT_ERROR,
-                });
+                return Some(Halt::Failed { reason: "Worker failed to boot.", code: WORKER_BOOT_ERROR });
             }
         }
         if self.workers.len() > self.num_workers {
@@ -277,14 +268,7 @@ impl Arbiter {
             let code = run_worker(py, boot);
             exit_child(py, code);
         }
-        self.workers.insert(
-            pid,
-            WorkerSlot {
-                age: self.worker_age,
-                heartbeat,
-                timeout_kill: None,
-            },
-        );
+        self.workers.insert(pid, WorkerSlot { age: self.worker_age, heartbeat, timeout_kill: None });
         Ok(())
     }
 

@@ -10,9 +10,8 @@ use signal_hook::consts::signal::*;
 use signal_hook::SigId;
 
 /// The signals the master handles, as gunicorn's `Arbiter.SIGNALS` plus CHLD.
-pub const MASTER_SIGNALS: &[i32] = &[
-    SIGHUP, SIGQUIT, SIGINT, SIGTERM, SIGTTIN, SIGTTOU, SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD,
-];
+pub const MASTER_SIGNALS: &[i32] =
+    &[SIGHUP, SIGQUIT, SIGINT, SIGTERM, SIGTTIN, SIGTTOU, SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD];
 
 /// A self-pipe fed by signal handlers.
 pub struct SignalQueue {

@@ -36,10 +36,8 @@ pub fn apply_config_file(
     cfg: &mut Config,
     hooks: &mut Hooks,
 ) -> Result<(), ConfigError> {
-    let namespace = py
-        .import("rgunicorn._config")
-        .and_then(|m| m.call_method1("load", (location,)))
-        .map_err(|err| {
+    let namespace =
+        py.import("rgunicorn._config").and_then(|m| m.call_method1("load", (location,))).map_err(|err| {
             if err.is_instance_of::<pyo3::exceptions::PyFileNotFoundError>(py) {
                 let msg = err.value(py).str().map(|s| s.to_string()).unwrap_or_default();
                 ConfigError::ConfigFile(msg)
@@ -49,9 +47,8 @@ pub fn apply_config_file(
                 ConfigError::ConfigFile(format!("Failed to read config file: {location}"))
             }
         })?;
-    let namespace = namespace
-        .cast_into::<PyDict>()
-        .map_err(|_| ConfigError::ConfigFile(format!("{location}: not a namespace")))?;
+    let namespace =
+        namespace.cast_into::<PyDict>().map_err(|_| ConfigError::ConfigFile(format!("{location}: not a namespace")))?;
     for setting in SETTINGS {
         let Ok(Some(obj)) = namespace.get_item(setting.name) else {
             continue;
@@ -88,10 +85,7 @@ fn to_value(ty: Type, obj: &Bound<'_, PyAny>) -> Result<Value, &'static str> {
         return Ok(Value::Bool(b.is_true()));
     }
     if obj.is_instance_of::<PyInt>() {
-        return obj
-            .extract::<i64>()
-            .map(Value::Int)
-            .map_err(|_| "an integer that fits in 64 bits");
+        return obj.extract::<i64>().map(Value::Int).map_err(|_| "an integer that fits in 64 bits");
     }
     if let Ok(s) = obj.cast::<PyString>() {
         return s.to_str().map(|s| Value::Str(s.to_string())).map_err(|_| "valid text");

@@ -313,14 +313,8 @@ impl Config {
             _ => Err(bad("an integer")),
         };
         let uint = || int().and_then(|n| u64::try_from(n).map_err(|_| bad("a non-negative integer")));
-        let positive = || {
-            uint().and_then(|n| {
-                usize::try_from(n)
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or_else(|| bad("a positive integer"))
-            })
-        };
+        let positive =
+            || uint().and_then(|n| usize::try_from(n).ok().filter(|n| *n > 0).ok_or_else(|| bad("a positive integer")));
         let flag = || matches!(value, Value::Bool(true));
         let text = || match value {
             Value::Str(s) => Some(s.clone()),
@@ -375,13 +369,7 @@ impl Config {
             "chdir" => self.chdir = text().unwrap_or_default(),
             "pythonpath" => {
                 self.pythonpath = text()
-                    .map(|t| {
-                        t.split(',')
-                            .map(str::trim)
-                            .filter(|p| !p.is_empty())
-                            .map(String::from)
-                            .collect()
-                    })
+                    .map(|t| t.split(',').map(str::trim).filter(|p| !p.is_empty()).map(String::from).collect())
                     .unwrap_or_default()
             }
             "preload_app" => self.preload_app = flag(),
@@ -415,10 +403,8 @@ impl Config {
             "forwarded_allow_ips" => self.forwarded_allow_ips = list(),
             "secure_scheme_headers" => {
                 if let Value::Dict(pairs) = value {
-                    self.secure_scheme_headers = pairs
-                        .iter()
-                        .map(|(k, v)| (unquote(k).to_ascii_uppercase(), unquote(v)))
-                        .collect();
+                    self.secure_scheme_headers =
+                        pairs.iter().map(|(k, v)| (unquote(k).to_ascii_uppercase(), unquote(v))).collect();
                 }
             }
             "check_config" => self.check_config = flag(),
@@ -459,11 +445,7 @@ impl Config {
 
     /// Settings that were set but have no effect yet, to warn about at start.
     pub fn unimplemented_in_use(&self) -> Vec<&'static str> {
-        SETTINGS
-            .iter()
-            .filter(|s| !s.implemented && self.explicit.contains(s.name))
-            .map(|s| s.name)
-            .collect()
+        SETTINGS.iter().filter(|s| !s.implemented && self.explicit.contains(s.name)).map(|s| s.name).collect()
     }
 
     /// `--print-config`: every setting, sorted, as `name = value` with the names aligned.
@@ -515,13 +497,9 @@ pub fn parse_value(setting: &Setting, text: &str) -> Result<Value, ConfigError> 
         },
         Type::Str | Type::OptStr => Value::Str(text.to_string()),
         Type::ListStr => Value::List(vec![text.to_string()]),
-        Type::CommaList => Value::List(
-            text.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(String::from)
-                .collect(),
-        ),
+        Type::CommaList => {
+            Value::List(text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect())
+        }
         Type::Choice(words) => {
             if !words.iter().any(|w| w.eq_ignore_ascii_case(text.trim())) {
                 return Err(bad(&format!("one of {}", words.join(", "))));
@@ -637,13 +615,9 @@ mod tests {
     #[test]
     fn bad_values_name_the_setting() {
         let mut cfg = Config::with_env_defaults(env(&[])).expect("defaults");
-        for (name, value) in [
-            ("workers", "0"),
-            ("workers", "x"),
-            ("timeout", "-1"),
-            ("header_map", "keep"),
-            ("raw_env", "NOEQUALS"),
-        ] {
+        for (name, value) in
+            [("workers", "0"), ("workers", "x"), ("timeout", "-1"), ("header_map", "keep"), ("raw_env", "NOEQUALS")]
+        {
             let err = cfg.set(name, value).expect_err("must be rejected");
             assert!(err.to_string().contains(name), "{err}");
         }

@@ -103,11 +103,8 @@ use DefaultValue as D;
 use Type as T;
 
 const LOCAL: &[&str] = &["127.0.0.1", "::1"];
-const SECURE_SCHEME_HEADERS: &[(&str, &str)] = &[
-    ("X-FORWARDED-PROTOCOL", "ssl"),
-    ("X-FORWARDED-PROTO", "https"),
-    ("X-FORWARDED-SSL", "on"),
-];
+const SECURE_SCHEME_HEADERS: &[(&str, &str)] =
+    &[("X-FORWARDED-PROTOCOL", "ssl"), ("X-FORWARDED-PROTO", "https"), ("X-FORWARDED-SSL", "on")];
 const ACCESS_LOG_FORMAT: &str = r#"%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s""#;
 
 /// Every setting rgunicorn understands.
@@ -134,16 +131,7 @@ pub static SETTINGS: &[Setting] = &[
         "The WSGI application, MODULE:CALLABLE, when not given on the command line."
     ),
     // Debugging
-    s!(
-        "reload",
-        "Debugging",
-        ["--reload"],
-        Flag,
-        T::Bool,
-        D::Bool(false),
-        false,
-        "Restart workers when code changes."
-    ),
+    s!("reload", "Debugging", ["--reload"], Flag, T::Bool, D::Bool(false), false, "Restart workers when code changes."),
     s!(
         "reload_engine",
         "Debugging",
@@ -164,16 +152,7 @@ pub static SETTINGS: &[Setting] = &[
         false,
         "Extra files to watch with --reload."
     ),
-    s!(
-        "spew",
-        "Debugging",
-        ["--spew"],
-        Flag,
-        T::Bool,
-        D::Bool(false),
-        false,
-        "Trace every line the server executes."
-    ),
+    s!("spew", "Debugging", ["--spew"], Flag, T::Bool, D::Bool(false), false, "Trace every line the server executes."),
     s!(
         "check_config",
         "Debugging",
@@ -296,26 +275,8 @@ pub static SETTINGS: &[Setting] = &[
         false,
         "The logger class."
     ),
-    s!(
-        "logconfig",
-        "Logging",
-        ["--log-config"],
-        Value,
-        T::OptStr,
-        D::None,
-        false,
-        "A logging.config.fileConfig file."
-    ),
-    s!(
-        "logconfig_dict",
-        "Logging",
-        [],
-        FileOnly,
-        T::Dict,
-        D::Dict(&[]),
-        false,
-        "A logging.config.dictConfig dict."
-    ),
+    s!("logconfig", "Logging", ["--log-config"], Value, T::OptStr, D::None, false, "A logging.config.fileConfig file."),
+    s!("logconfig_dict", "Logging", [], FileOnly, T::Dict, D::Dict(&[]), false, "A logging.config.dictConfig dict."),
     s!(
         "logconfig_json",
         "Logging",
@@ -336,16 +297,7 @@ pub static SETTINGS: &[Setting] = &[
         false,
         "Where syslog messages go."
     ),
-    s!(
-        "syslog",
-        "Logging",
-        ["--log-syslog"],
-        Flag,
-        T::Bool,
-        D::Bool(false),
-        false,
-        "Send the error log to syslog."
-    ),
+    s!("syslog", "Logging", ["--log-syslog"], Flag, T::Bool, D::Bool(false), false, "Send the error log to syslog."),
     s!(
         "syslog_prefix",
         "Logging",
@@ -428,26 +380,8 @@ pub static SETTINGS: &[Setting] = &[
         "The process title base when proc_name is unset (the app name)."
     ),
     // SSL
-    s!(
-        "keyfile",
-        "SSL",
-        ["--keyfile"],
-        Value,
-        T::OptStr,
-        D::None,
-        false,
-        "The TLS key file."
-    ),
-    s!(
-        "certfile",
-        "SSL",
-        ["--certfile"],
-        Value,
-        T::OptStr,
-        D::None,
-        false,
-        "The TLS certificate file."
-    ),
+    s!("keyfile", "SSL", ["--keyfile"], Value, T::OptStr, D::None, false, "The TLS key file."),
+    s!("certfile", "SSL", ["--certfile"], Value, T::OptStr, D::None, false, "The TLS certificate file."),
     s!(
         "cert_reqs",
         "SSL",
@@ -458,16 +392,7 @@ pub static SETTINGS: &[Setting] = &[
         false,
         "Client certificates: 0 none, 1 optional, 2 required."
     ),
-    s!(
-        "ca_certs",
-        "SSL",
-        ["--ca-certs"],
-        Value,
-        T::OptStr,
-        D::None,
-        false,
-        "CA certificates for client verification."
-    ),
+    s!("ca_certs", "SSL", ["--ca-certs"], Value, T::OptStr, D::None, false, "CA certificates for client verification."),
     s!(
         "suppress_ragged_eofs",
         "SSL",
@@ -488,16 +413,7 @@ pub static SETTINGS: &[Setting] = &[
         false,
         "Do the TLS handshake at accept time."
     ),
-    s!(
-        "ciphers",
-        "SSL",
-        ["--ciphers"],
-        Value,
-        T::OptStr,
-        D::None,
-        false,
-        "TLS cipher suites."
-    ),
+    s!("ciphers", "SSL", ["--ciphers"], Value, T::OptStr, D::None, false, "TLS cipher suites."),
     // Security
     s!(
         "limit_request_line",
@@ -952,16 +868,7 @@ pub static SETTINGS: &[Setting] = &[
         true,
         "Where to listen: HOST:PORT, [V6]:PORT, unix:PATH or fd://N (repeatable)."
     ),
-    s!(
-        "backlog",
-        "Server Socket",
-        ["--backlog"],
-        Value,
-        T::PosInt,
-        D::Int(2048),
-        true,
-        "The listen backlog."
-    ),
+    s!("backlog", "Server Socket", ["--backlog"], Value, T::PosInt, D::Int(2048), true, "The listen backlog."),
     // Worker processes
     s!(
         "workers",

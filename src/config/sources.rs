@@ -39,9 +39,7 @@ pub fn resolve(py: Python<'_>, argv: &[String], env: Environment) -> Result<Invo
     let default_file = std::path::Path::new(&env.cwd).join("gunicorn.conf.py");
     let mut cfg = Config::with_env_defaults(env)?;
     let mut hooks = Hooks::default();
-    let explicit = cli
-        .text("config")
-        .or_else(|| env_args.iter().rev().find_map(|a: &CliArgs| a.text("config")));
+    let explicit = cli.text("config").or_else(|| env_args.iter().rev().find_map(|a: &CliArgs| a.text("config")));
     match explicit {
         Some(location) => apply_config_file(py, location, &mut cfg, &mut hooks)?,
         None if default_file.exists() => {

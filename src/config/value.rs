@@ -63,11 +63,7 @@ impl fmt::Display for Value {
 
 /// Python's `repr()` of a str: single quotes unless the text has a single quote and no double one.
 pub fn py_repr(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
+    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
     let mut out = String::with_capacity(s.len() + 2);
     out.push(quote);
     for c in s.chars() {
@@ -110,11 +106,7 @@ pub fn parse_py_int(text: &str) -> Option<i64> {
         (10, lower.as_str())
     };
     // Python allows one underscore right after a radix prefix (0x_1F), never before a decimal.
-    let digits = if radix == 10 {
-        digits
-    } else {
-        digits.strip_prefix('_').unwrap_or(digits)
-    };
+    let digits = if radix == 10 { digits } else { digits.strip_prefix('_').unwrap_or(digits) };
     if digits.is_empty() || digits.starts_with('_') || digits.ends_with('_') || digits.contains("__") {
         return None;
     }
@@ -137,10 +129,7 @@ mod tests {
             (Value::List(vec![]), "[]"),
             (Value::List(vec!["it's".into()]), "[\"it's\"]"),
             (Value::str_dict(&[("X-A", "on")]), "{'X-A': 'on'}"),
-            (
-                Value::Hook("OnStarting.on_starting".into()),
-                "<OnStarting.on_starting()>",
-            ),
+            (Value::Hook("OnStarting.on_starting".into()), "<OnStarting.on_starting()>"),
         ];
         for (value, want) in cases {
             assert_eq!(value.to_string(), want);
@@ -149,13 +138,9 @@ mod tests {
 
     #[test]
     fn ints_parse_like_python_base_zero() {
-        for (text, want) in [
-            ("10", Some(10)),
-            ("0o22", Some(18)),
-            ("0x1F", Some(31)),
-            ("0", Some(0)),
-            ("1_000", Some(1000)),
-        ] {
+        for (text, want) in
+            [("10", Some(10)), ("0o22", Some(18)), ("0x1F", Some(31)), ("0", Some(0)), ("1_000", Some(1000))]
+        {
             assert_eq!(parse_py_int(text), want, "{text}");
         }
         for bad in ["022", "", "x", "1.5", "0x", "_1"] {

@@ -72,12 +72,7 @@ impl Drop for Heartbeat {
 fn tempfile_in(dir: &str) -> std::io::Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
     let path = std::path::Path::new(dir).join(format!("rgunicorn-hb-{}-{}", std::process::id(), monotonic_ms()));
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&path)?;
+    let file = std::fs::OpenOptions::new().read(true).write(true).create_new(true).mode(0o600).open(&path)?;
     std::fs::remove_file(&path)?;
     Ok(file)
 }

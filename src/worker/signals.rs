@@ -82,15 +82,7 @@ pub fn install(
     age: u64,
     ppid: u32,
 ) -> PyResult<Py<WorkerObject>> {
-    let worker = Bound::new(
-        py,
-        WorkerObject {
-            flags,
-            heartbeat,
-            age,
-            ppid,
-        },
-    )?;
+    let worker = Bound::new(py, WorkerObject { flags, heartbeat, age, ppid })?;
     let signal = py.import("signal")?;
     let set = |name: &str, handler: Bound<'_, PyAny>| -> PyResult<()> {
         signal.call_method1("signal", (signal.getattr(name)?, handler))?;
@@ -112,8 +104,7 @@ pub fn install(
     kwargs.set_item("file", crate::logging::raw_fd())?;
     kwargs.set_item("all_threads", true)?;
     kwargs.set_item("chain", false)?;
-    py.import("faulthandler")?
-        .call_method("register", (dump_signal(),), Some(&kwargs))?;
+    py.import("faulthandler")?.call_method("register", (dump_signal(),), Some(&kwargs))?;
     Ok(worker.unbind())
 }
 

@@ -144,7 +144,9 @@ fn send_iterable(
         let block = as_block(&item)?;
         let mut writer = lock_writer(writer)?;
         if !writer.started() {
-            return Err(pyo3::exceptions::PyAssertionError::new_err("the app yielded data before calling start_response"));
+            return Err(pyo3::exceptions::PyAssertionError::new_err(
+                "the app yielded data before calling start_response",
+            ));
         }
         writer.write(py, &[block])?;
     }

@@ -15,8 +15,17 @@ use crate::http::Version;
 use crate::worker::transport::Transport;
 
 /// Headers an application must not set (PEP 3333); they are dropped, `Connection: close` is honoured.
-const HOP_BY_HOP: &[&str] =
-    &["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "trailers", "transfer-encoding", "upgrade"];
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "trailers",
+    "transfer-encoding",
+    "upgrade",
+];
 
 /// Everything the writer needs to know about the request it answers.
 #[derive(Clone, Copy, Debug)]
@@ -106,11 +115,8 @@ impl ResponseWriter {
 
     /// Record the app's status and headers (the checks of `start_response`).
     pub fn start(&mut self, status: &Bound<'_, PyAny>, headers: &Bound<'_, PyAny>) -> PyResult<()> {
-        let status: String = status
-            .cast::<PyString>()
-            .map_err(|_| PyTypeError::new_err("status must be a str"))?
-            .to_str()?
-            .to_string();
+        let status: String =
+            status.cast::<PyString>().map_err(|_| PyTypeError::new_err("status must be a str"))?.to_str()?.to_string();
         let code = parse_status(&status).map_err(|_| PyValueError::new_err(format!("invalid status {status:?}")))?;
         let list = headers.cast::<PyList>().map_err(|_| PyTypeError::new_err("headers must be a list"))?;
         let mut parsed = Vec::with_capacity(list.len() + 2);
@@ -122,9 +128,12 @@ impl ResponseWriter {
             }
             let name = pair.get_item(0)?;
             let value = pair.get_item(1)?;
-            let name = name.cast::<PyString>().map_err(|_| PyTypeError::new_err("header names must be str"))?.to_str()?;
-            let value =
-                value.cast::<PyString>().map_err(|_| PyTypeError::new_err(format!("header {name:?} value must be a str")))?.to_str()?;
+            let name =
+                name.cast::<PyString>().map_err(|_| PyTypeError::new_err("header names must be str"))?.to_str()?;
+            let value = value
+                .cast::<PyString>()
+                .map_err(|_| PyTypeError::new_err(format!("header {name:?} value must be a str")))?
+                .to_str()?;
             if !is_valid_header_name(name) {
                 return Err(PyValueError::new_err(format!("invalid header name {name:?}")));
             }
@@ -140,9 +149,10 @@ impl ResponseWriter {
             }
             match lname.as_str() {
                 "content-length" => {
-                    let n = value.trim().parse::<u64>().map_err(|_| {
-                        PyValueError::new_err(format!("invalid Content-Length header value {value:?}"))
-                    })?;
+                    let n = value
+                        .trim()
+                        .parse::<u64>()
+                        .map_err(|_| PyValueError::new_err(format!("invalid Content-Length header value {value:?}")))?;
                     if content_length.is_some_and(|prev| prev != n) {
                         return Err(PyValueError::new_err("conflicting Content-Length headers"));
                     }
@@ -183,7 +193,8 @@ impl ResponseWriter {
 
     /// Decide the framing and serialise the head.
     fn head(&mut self) -> PyResult<Vec<u8>> {
-        let status = self.status.as_deref().ok_or_else(|| PyAssertionError::new_err("start_response was not called"))?;
+        let status =
+            self.status.as_deref().ok_or_else(|| PyAssertionError::new_err("start_response was not called"))?;
         if self.content_length.is_none() && status_allows_body(self.code) && !self.facts.is_head {
             if self.facts.version == Version::Http11 {
                 self.chunked = true;
@@ -249,8 +260,11 @@ impl ResponseWriter {
                 body.push(block);
             }
         }
-        let frames: Vec<Vec<u8>> =
-            if self.chunked { body.iter().map(|b| format!("{:x}\r\n", b.len()).into_bytes()).collect() } else { Vec::new() };
+        let frames: Vec<Vec<u8>> = if self.chunked {
+            body.iter().map(|b| format!("{:x}\r\n", b.len()).into_bytes()).collect()
+        } else {
+            Vec::new()
+        };
         let mut out: Vec<&[u8]> = Vec::with_capacity(body.len() * 3 + 1);
         out.push(&head);
         for (i, block) in body.iter().enumerate() {
@@ -391,7 +405,8 @@ impl StartResponse {
 
     /// PEP 3333's `write(data)`: send a block now (the legacy imperative API).
     fn write(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
-        let bytes = data.cast::<pyo3::types::PyBytes>().map_err(|_| PyTypeError::new_err("write() argument must be bytes"))?;
+        let bytes =
+            data.cast::<pyo3::types::PyBytes>().map_err(|_| PyTypeError::new_err("write() argument must be bytes"))?;
         let mut writer = self.lock()?;
         if !writer.started() {
             return Err(PyAssertionError::new_err("write() called before start_response"));
