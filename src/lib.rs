@@ -103,6 +103,10 @@ fn serve(py: Python<'_>, cfg: Config, hooks: config::file::Hooks) -> Result<i32,
         eprintln!("rgunicorn: error: No application module specified.");
         return Ok(USAGE_ERROR);
     };
+    if let Some(target) = &cfg.accesslog {
+        logging::access::configure(target, &cfg.access_log_format)
+            .map_err(|e| (START_ERROR, format!("Cannot open access log {target}: {e}")))?;
+    }
     if cfg.effective_worker_class() == config::WorkerClass::Gevent {
         eprintln!("rgunicorn: error: worker class gevent is not implemented yet; use -k sync");
         return Ok(USAGE_ERROR);

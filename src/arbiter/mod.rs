@@ -124,9 +124,7 @@ impl Arbiter {
                     SIGTTIN => self.num_workers += 1,
                     SIGTTOU => self.num_workers = self.num_workers.saturating_sub(1).max(1),
                     SIGUSR1 => {
-                        if let Err(e) = crate::logging::reopen() {
-                            crate::error!("Cannot reopen the error log: {e}");
-                        }
+                        crate::logging::reopen_all();
                         self.kill_workers(Signal::SIGUSR1);
                     }
                     SIGHUP => self.reload(py),

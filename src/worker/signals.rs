@@ -68,9 +68,7 @@ impl WorkerObject {
     }
 
     fn handle_usr1(&self, _signum: i32, _frame: &Bound<'_, PyAny>) {
-        if let Err(e) = crate::logging::reopen() {
-            crate::error!("Cannot reopen the error log: {e}");
-        }
+        crate::logging::reopen_all();
     }
 }
 

@@ -70,8 +70,11 @@ pub fn serve(
     let input = Bound::new(py, WsgiInput::new(body.clone()))?;
     let start_response = Bound::new(py, StartResponse::new(writer.clone()))?;
 
+    let started = std::time::Instant::now();
+    let mut environ_for_log = None;
     let result = info
         .environ(py, head, peer, input.into_any())
+        .inspect(|environ| environ_for_log = Some(environ.clone()))
         .and_then(|environ| app.call1((environ, start_response)))
         .and_then(|iterable| {
             let sent = send_iterable(py, &iterable, &writer, opts);
@@ -93,11 +96,13 @@ pub fn serve(
             if !writer.headers_sent() {
                 let response = simple_response(500, "Internal Server Error", "Internal Server Error");
                 let _ = transport.send_all(py, &[&response]);
+                log_access(py, head, peer, environ_for_log.as_ref(), 500, 0, &[], started);
                 let body_complete = body.lock().map(|b| b.is_complete()).unwrap_or(false);
                 return Ok(Outcome { code: 500, body_sent: 0, keep_alive: false, leftover: Vec::new(), body_complete });
             }
         }
     }
+    log_access(py, head, peer, environ_for_log.as_ref(), writer.code(), writer.body_sent(), writer.headers(), started);
     let mut body = body.lock().unwrap_or_else(|p| p.into_inner());
     let mut keep_alive = !writer.must_close();
     if keep_alive && !body.is_complete() {
@@ -106,6 +111,53 @@ pub fn serve(
     let leftover = if keep_alive { body.take_leftover() } else { Vec::new() };
     let body_complete = body.is_complete();
     Ok(Outcome { code: writer.code(), body_sent: writer.body_sent(), keep_alive, leftover, body_complete })
+}
+
+/// Write the access-log line, if the access log is on: facts gathered here, the line formatted
+/// and written with the GIL released.
+#[allow(clippy::too_many_arguments)]
+fn log_access(
+    py: Python<'_>,
+    head: &RequestHead,
+    peer: &Peer,
+    environ: Option<&Bound<'_, pyo3::types::PyDict>>,
+    status: u16,
+    sent: u64,
+    response_headers: &[(String, String)],
+    started: std::time::Instant,
+) {
+    let Some(format) = crate::logging::access::format() else { return };
+    let mut environ_values = Vec::new();
+    if let Some(env) = environ {
+        for (key, value) in env.iter() {
+            let Ok(key) = key.extract::<String>() else { continue };
+            let lower = key.to_ascii_lowercase();
+            if format.environ_keys().contains(&lower) {
+                let text = value.str().map(|s| s.to_string()).unwrap_or_default();
+                environ_values.push((lower, text));
+            }
+        }
+    }
+    let remote = match peer {
+        Peer::Inet(sa) => sa.ip().to_string(),
+        Peer::Unix => String::new(),
+    };
+    let path_info = crate::http::uri::percent_decode_latin1(&head.path);
+    let record = crate::logging::access::Record {
+        remote_addr: &remote,
+        method: &head.method,
+        raw_uri: &head.uri,
+        protocol: head.version.as_str(),
+        path_info: &path_info,
+        query: &head.query,
+        status,
+        sent,
+        request_headers: &head.headers,
+        response_headers,
+        environ: environ_values,
+        duration: started.elapsed(),
+    };
+    py.detach(|| crate::logging::access::write(&record));
 }
 
 /// Send every block of the app's iterable: sendfile for a `FileWrapper` over a real file,

@@ -1,7 +1,10 @@
 //! The error log, in gunicorn's line format: `[2026-01-01 12:00:00 +0000] [pid] [INFO] message`.
+//! The access log is in [`access`].
 //!
 //! One global sink (stderr or a file opened for append) and one level. Each record is written with
 //! a single write(2) so lines from different workers never interleave; USR1 reopens the file.
+
+pub mod access;
 
 use std::fmt;
 use std::fs::{File, OpenOptions};
@@ -82,7 +85,17 @@ pub fn reopen() -> std::io::Result<()> {
     Ok(())
 }
 
-fn open_append(path: &str) -> std::io::Result<File> {
+/// USR1: reopen the error log and the access log, reporting failures in the (old) error log.
+pub fn reopen_all() {
+    if let Err(e) = reopen() {
+        crate::error!("Cannot reopen the error log: {e}");
+    }
+    if let Err(e) = access::reopen() {
+        crate::error!("Cannot reopen the access log: {e}");
+    }
+}
+
+pub(crate) fn open_append(path: &str) -> std::io::Result<File> {
     OpenOptions::new().create(true).append(true).open(path)
 }
 
@@ -123,7 +136,7 @@ pub fn write_raw(bytes: &[u8]) {
     write_all_fd(fd, bytes);
 }
 
-fn write_all_fd(fd: i32, mut bytes: &[u8]) {
+pub(crate) fn write_all_fd(fd: i32, mut bytes: &[u8]) {
     while !bytes.is_empty() {
         // SAFETY: `bytes` is a valid readable slice for its length; fd is owned by the sink or is stderr.
         let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
