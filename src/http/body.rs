@@ -101,14 +101,7 @@ fn hex_digit(b: u8) -> Option<u8> {
 impl ChunkedDecoder {
     /// A decoder positioned at the first chunk-size line.
     pub fn new() -> Self {
-        ChunkedDecoder {
-            state: State::Size,
-            size: 0,
-            digits: 0,
-            line_len: 0,
-            trailer_len: 0,
-            failed: None,
-        }
+        ChunkedDecoder { state: State::Size, size: 0, digits: 0, line_len: 0, trailer_len: 0, failed: None }
     }
 
     /// True once the last chunk, the trailers and the final CRLF have been consumed.
@@ -335,26 +328,16 @@ mod tests {
             let mut d = ChunkedDecoder::new();
             let mut out = Vec::new();
             let (a, done_a) = d.decode(&input[..split], &mut out).expect("prefix of a valid message");
-            assert_eq!(
-                a,
-                split.min(whole.1),
-                "a prefix is consumed up to the end of the message"
-            );
+            assert_eq!(a, split.min(whole.1), "a prefix is consumed up to the end of the message");
             assert_eq!(done_a, split >= whole.1);
             let (b, _) = d.decode(&input[split..], &mut out).expect("rest of a valid message");
-            assert_eq!(
-                (out.as_slice(), a + b),
-                (whole.0.as_slice(), whole.1),
-                "split at {split}"
-            );
+            assert_eq!((out.as_slice(), a + b), (whole.0.as_slice(), whole.1), "split at {split}");
         }
         let mut d = ChunkedDecoder::new();
         let mut out = Vec::new();
         let mut used = 0;
         for (n, byte) in input.iter().enumerate() {
-            let (u, done) = d
-                .decode(std::slice::from_ref(byte), &mut out)
-                .expect("byte of a valid message");
+            let (u, done) = d.decode(std::slice::from_ref(byte), &mut out).expect("byte of a valid message");
             used += u;
             if done {
                 assert_eq!(n + 1, used);
@@ -372,10 +355,7 @@ mod tests {
             (b"0\r\n\r\n", b""),
             (b"5\r\nhello\r\n0\r\n\r\n", b"hello"),
             (b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n", b"hello world"),
-            (
-                b"a\r\n0123456789\r\nA\r\n0123456789\r\n0\r\n\r\n",
-                b"01234567890123456789",
-            ),
+            (b"a\r\n0123456789\r\nA\r\n0123456789\r\n0\r\n\r\n", b"01234567890123456789"),
             (b"000005\r\nhello\r\n000\r\n\r\n", b"hello"),
             (b"5;foo\r\nhello\r\n0\r\n\r\n", b"hello"),
             (b"5;foo=bar\r\nhello\r\n0\r\n\r\n", b"hello"),
@@ -466,17 +446,10 @@ mod tests {
             let mut d = ChunkedDecoder::new();
             let mut out = Vec::new();
             assert_eq!(d.decode(input, &mut out), Err(err.clone()), "{input:?}");
-            assert_eq!(
-                d.decode(b"0\r\n\r\n", &mut out),
-                Err(err.clone()),
-                "poisoned: {input:?}"
-            );
+            assert_eq!(d.decode(b"0\r\n\r\n", &mut out), Err(err.clone()), "poisoned: {input:?}");
             // Byte at a time gives the same error.
             let mut d = ChunkedDecoder::new();
-            let got = input
-                .iter()
-                .map(|b| d.decode(std::slice::from_ref(b), &mut out))
-                .find(|r| r.is_err());
+            let got = input.iter().map(|b| d.decode(std::slice::from_ref(b), &mut out)).find(|r| r.is_err());
             assert_eq!(got, Some(Err(err.clone())), "bytewise {input:?}");
         }
     }

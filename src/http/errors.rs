@@ -153,9 +153,6 @@ mod tests {
 
     #[test]
     fn display_has_status_and_detail() {
-        assert_eq!(
-            HttpError::InvalidMethod.to_string(),
-            "400 Bad Request: invalid request method"
-        );
+        assert_eq!(HttpError::InvalidMethod.to_string(), "400 Bad Request: invalid request method");
     }
 }

@@ -77,28 +77,11 @@ pub(super) struct Effective {
 }
 
 pub(super) fn effective(limits: &Limits) -> Effective {
-    let line = if limits.request_line == 0 {
-        MAX_REQUEST_LINE
-    } else {
-        limits.request_line.min(MAX_REQUEST_LINE)
-    };
-    let fields = if limits.fields == 0 {
-        MAX_HEADERS
-    } else {
-        limits.fields.min(MAX_HEADERS)
-    };
-    let per_line = if limits.field_size == 0 {
-        DEFAULT_MAX_FIELD_SIZE
-    } else {
-        limits.field_size
-    };
+    let line = if limits.request_line == 0 { MAX_REQUEST_LINE } else { limits.request_line.min(MAX_REQUEST_LINE) };
+    let fields = if limits.fields == 0 { MAX_HEADERS } else { limits.fields.min(MAX_HEADERS) };
+    let per_line = if limits.field_size == 0 { DEFAULT_MAX_FIELD_SIZE } else { limits.field_size };
     let section = fields.saturating_mul(per_line.saturating_add(2)).saturating_add(4);
-    Effective {
-        line,
-        fields,
-        field_size: limits.field_size,
-        section,
-    }
+    Effective { line, fields, field_size: limits.field_size, section }
 }
 
 /// Upper bound on head size for these limits (line + fields*(field_size+2) + 4, plus the
@@ -279,25 +262,15 @@ mod tests {
             (100_000, 8190, 8190),
         ];
         for &(setting, longest, _) in cases {
-            let limits = Limits {
-                request_line: setting,
-                ..Limits::default()
-            };
+            let limits = Limits { request_line: setting, ..Limits::default() };
             let ok = head(&line_of(longest), &[]);
             assert_eq!(parse(&ok, &limits), Ok(true), "{setting}");
             let too_long = head(&line_of(longest + 1), &[]);
-            assert_eq!(
-                parse(&too_long, &limits),
-                Err(HttpError::RequestLineTooLong),
-                "{setting}"
-            );
+            assert_eq!(parse(&too_long, &limits), Err(HttpError::RequestLineTooLong), "{setting}");
             // Incomplete: no CR yet. Exactly the limit (or the limit then CR) waits; one more fails.
             assert_eq!(parse(&ok[..longest], &limits), Ok(false));
             assert_eq!(parse(&ok[..longest + 1], &limits), Ok(false));
-            assert_eq!(
-                parse(&too_long[..longest + 1], &limits),
-                Err(HttpError::RequestLineTooLong)
-            );
+            assert_eq!(parse(&too_long[..longest + 1], &limits), Err(HttpError::RequestLineTooLong));
         }
     }
 
@@ -310,19 +283,12 @@ mod tests {
         let too_big = head(&line, &[field_of(8189)]);
         assert_eq!(parse(&too_big, &limits), Err(HttpError::HeaderTooLarge));
         let partial = &too_big[..too_big.len() - 4];
-        assert_eq!(
-            parse(partial, &limits),
-            Err(HttpError::HeaderTooLarge),
-            "known before the CRLF"
-        );
+        assert_eq!(parse(partial, &limits), Err(HttpError::HeaderTooLarge), "known before the CRLF");
         let fits_partially = head(&line, &[field_of(8188)]);
         assert_eq!(parse(&fits_partially[..fits_partially.len() - 3], &limits), Ok(false));
 
         // Folded continuations count towards the same field.
-        let folding = Limits {
-            permit_obsolete_folding: true,
-            ..Limits::default()
-        };
+        let folding = Limits { permit_obsolete_folding: true, ..Limits::default() };
         let mut cont = vec![b' '];
         cont.resize(4000, b'c');
         let folded = head(&line, &[field_of(4186), cont.clone()]);
@@ -331,11 +297,7 @@ mod tests {
         assert_eq!(parse(&folded, &folding), Err(HttpError::HeaderTooLarge));
 
         // 0: no per-line limit, but the section stays bounded as if it were 8190 per field.
-        let unlimited = Limits {
-            field_size: 0,
-            fields: 1,
-            ..Limits::default()
-        };
+        let unlimited = Limits { field_size: 0, fields: 1, ..Limits::default() };
         assert_eq!(parse(&head(&line, &[field_of(8190)]), &unlimited), Ok(true));
         let over = head(&line, &[field_of(8193)]);
         assert_eq!(parse(&over, &unlimited), Err(HttpError::HeaderTooLarge));
@@ -353,29 +315,18 @@ mod tests {
         assert_eq!(parse(&too_many, &Limits::default()), Err(HttpError::TooManyHeaders));
         // Known as soon as the 101st field starts.
         let start = ok.len() - 2 + 1;
-        assert_eq!(
-            parse(&too_many[..start], &Limits::default()),
-            Err(HttpError::TooManyHeaders)
-        );
+        assert_eq!(parse(&too_many[..start], &Limits::default()), Err(HttpError::TooManyHeaders));
         assert_eq!(parse(&too_many[..start - 1], &Limits::default()), Ok(false));
-        let few = Limits {
-            fields: 3,
-            ..Limits::default()
-        };
+        let few = Limits { fields: 3, ..Limits::default() };
         assert_eq!(parse(&head(&line, &fields[..3]), &few), Ok(true));
         assert_eq!(parse(&head(&line, &fields[..4]), &few), Err(HttpError::TooManyHeaders));
-        let clamped = Limits {
-            fields: 0,
-            ..Limits::default()
-        };
+        let clamped = Limits { fields: 0, ..Limits::default() };
         assert_eq!(effective(&clamped).fields, 32768);
     }
 
     #[test]
     fn big_valid_head_byte_at_a_time() {
-        let fields: Vec<Vec<u8>> = (0..100)
-            .map(|i| format!("X-Field-{i}: value {i}").into_bytes())
-            .collect();
+        let fields: Vec<Vec<u8>> = (0..100).map(|i| format!("X-Field-{i}: value {i}").into_bytes()).collect();
         let input = head(&line_of(4094), &fields);
         let limits = Limits::default();
         for end in 0..input.len() {
@@ -388,24 +339,9 @@ mod tests {
     fn incomplete_never_exceeds_max_head_len() {
         let settings = [
             Limits::default(),
-            Limits {
-                request_line: 10,
-                fields: 2,
-                field_size: 20,
-                ..Limits::default()
-            },
-            Limits {
-                request_line: 0,
-                fields: 1,
-                field_size: 0,
-                ..Limits::default()
-            },
-            Limits {
-                fields: 2,
-                field_size: 30,
-                permit_obsolete_folding: true,
-                ..Limits::default()
-            },
+            Limits { request_line: 10, fields: 2, field_size: 20, ..Limits::default() },
+            Limits { request_line: 0, fields: 1, field_size: 0, ..Limits::default() },
+            Limits { fields: 2, field_size: 30, permit_obsolete_folding: true, ..Limits::default() },
         ];
         for limits in &settings {
             let max = max_head_len(limits);
@@ -439,9 +375,7 @@ mod tests {
     fn leading_empty_lines() {
         let mut input = b"\r\n".repeat(MAX_LEADING_EMPTY_LINES);
         input.extend_from_slice(b"GET / HTTP/1.1\r\n\r\n");
-        let head = parse_request_head(&input, &Limits::default())
-            .expect("valid")
-            .expect("complete");
+        let head = parse_request_head(&input, &Limits::default()).expect("valid").expect("complete");
         assert_eq!(head.head_len, input.len());
         assert_eq!(parse(b"\r", &Limits::default()), Ok(false));
         assert_eq!(parse(b"\r\n\r", &Limits::default()), Ok(false));

@@ -1,6 +1,6 @@
 //! Request-head parsing: request line, header fields and body framing, as strict as gunicorn 27.
 //!
-//! [`super::limits`] finds the end of the head and enforces the limits; the request line is
+//! `limits.rs` finds the end of the head and enforces the limits; the request line is
 //! parsed here, the header block is tokenised by `httparse`, and framing, `Connection`,
 //! `Expect` and `--header-map` rules are applied to the result.
 
@@ -61,10 +61,7 @@ pub struct RequestHead {
 impl RequestHead {
     /// The value of the first field named `name` (ASCII case-insensitive).
     pub fn header(&self, name: &str) -> Option<&[u8]> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_slice())
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_slice())
     }
 }
 
@@ -210,9 +207,7 @@ fn parse_transfer_encoding(value: &[u8], codings: &mut Codings) -> Result<(), Ht
 /// `strip_header_spaces`, dropping whitespace between a name and its colon.
 fn normalize_section(section: &[u8], strip: bool) -> Vec<u8> {
     let mut out = Vec::with_capacity(section.len());
-    let lines = section
-        .split(|&b| b == b'\n')
-        .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+    let lines = section.split(|&b| b == b'\n').map(|l| l.strip_suffix(b"\r").unwrap_or(l));
     for line in lines.filter(|l| !l.is_empty()) {
         if line[0] == b' ' || line[0] == b'\t' {
             let kept = trim_ows_end(&out).len();
@@ -367,11 +362,7 @@ mod tests {
     /// Parse a complete head after checking that every strict prefix of it is `Ok(None)`.
     pub(crate) fn parse_complete(input: &[u8], limits: &Limits) -> RequestHead {
         for end in 0..input.len() {
-            assert_eq!(
-                parse_request_head(&input[..end], limits),
-                Ok(None),
-                "prefix {end} of {input:?}"
-            );
+            assert_eq!(parse_request_head(&input[..end], limits), Ok(None), "prefix {end} of {input:?}");
         }
         let head = parse_request_head(input, limits).unwrap_or_else(|e| panic!("{input:?}: {e:?}"));
         let head = head.unwrap_or_else(|| panic!("incomplete: {input:?}"));
@@ -431,19 +422,9 @@ mod tests {
         ];
         for &(input, method, path, query, version, framing, keep_alive, expect_continue) in cases {
             let head = parse_complete(input, &Limits::default());
-            let target = std::str::from_utf8(input)
-                .expect("ascii")
-                .trim_start()
-                .split(' ')
-                .nth(1)
-                .expect("target");
+            let target = std::str::from_utf8(input).expect("ascii").trim_start().split(' ').nth(1).expect("target");
             assert_eq!(
-                (
-                    head.method.as_str(),
-                    head.uri.as_str(),
-                    head.path.as_str(),
-                    head.query.as_str()
-                ),
+                (head.method.as_str(), head.uri.as_str(), head.path.as_str(), head.query.as_str()),
                 (method, target, path, query),
                 "{input:?}"
             );
@@ -549,13 +530,8 @@ mod tests {
             b"GET / HTTP/1.1\r\nx-CUSTOM:   a b  \t\r\nEmpty:\r\nLatin: caf\xe9\r\nX-Dup: 1\r\nX-Dup: 2\r\n\r\n";
         let head = parse_complete(input, &Limits::default());
         let fields: Vec<(&str, &[u8])> = head.headers.iter().map(|(n, v)| (n.as_str(), v.as_slice())).collect();
-        let expected: &[(&str, &[u8])] = &[
-            ("x-CUSTOM", b"a b"),
-            ("Empty", b""),
-            ("Latin", b"caf\xe9"),
-            ("X-Dup", b"1"),
-            ("X-Dup", b"2"),
-        ];
+        let expected: &[(&str, &[u8])] =
+            &[("x-CUSTOM", b"a b"), ("Empty", b""), ("Latin", b"caf\xe9"), ("X-Dup", b"1"), ("X-Dup", b"2")];
         assert_eq!(fields, expected);
         assert_eq!(head.header("X-CUSTOM"), Some(&b"a b"[..]));
         assert_eq!(head.header("x-dup"), Some(&b"1"[..]));
@@ -565,26 +541,19 @@ mod tests {
     #[test]
     fn pipelined_bytes_are_not_consumed() {
         let input = b"POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhelloGET / HTTP/1.1\r\n\r\n";
-        let head = parse_request_head(input, &Limits::default())
-            .expect("valid")
-            .expect("complete");
+        let head = parse_request_head(input, &Limits::default()).expect("valid").expect("complete");
         assert_eq!(&input[head.head_len..], b"helloGET / HTTP/1.1\r\n\r\n");
         let many = vec![b'X'; 40_000];
         let mut input = b"GET / HTTP/1.1\r\n\r\n".to_vec();
         input.extend_from_slice(&many);
-        let head = parse_request_head(&input, &Limits::default())
-            .expect("valid")
-            .expect("complete");
+        let head = parse_request_head(&input, &Limits::default()).expect("valid").expect("complete");
         assert_eq!(head.head_len, 18);
     }
 
     #[test]
     fn header_map_policies() {
         let input = b"POST / HTTP/1.1\r\nX_Forwarded_For: evil\r\nContent_Length: 5\r\nX-Ok: 1\r\n\r\n";
-        let with = |header_map| Limits {
-            header_map,
-            ..Limits::default()
-        };
+        let with = |header_map| Limits { header_map, ..Limits::default() };
         let head = parse_complete(input, &with(HeaderMapPolicy::Drop));
         assert_eq!(head.headers, vec![("X-Ok".to_owned(), b"1".to_vec())]);
         assert_eq!(head.framing, BodyFraming::None);
@@ -600,10 +569,7 @@ mod tests {
 
     #[test]
     fn obsolete_folding_when_permitted() {
-        let limits = Limits {
-            permit_obsolete_folding: true,
-            ..Limits::default()
-        };
+        let limits = Limits { permit_obsolete_folding: true, ..Limits::default() };
         let input = b"GET / HTTP/1.1\r\nX: a  \r\n  b \r\n\tc\r\nY: d\r\nZ:\r\n e\r\n\r\n";
         let head = parse_complete(input, &limits);
         assert_eq!(head.header("X"), Some(&b"a b c"[..]));
@@ -611,75 +577,41 @@ mod tests {
         assert_eq!(head.header("Z"), Some(&b"e"[..]));
         assert_eq!(head.headers.len(), 3);
         // Still nothing to fold into before the first field, and folded values are still checked.
-        assert_rejected(
-            b"GET / HTTP/1.1\r\n X: a\r\n\r\n",
-            &limits,
-            HttpError::InvalidHeaderName,
-        );
-        assert_rejected(
-            b"GET / HTTP/1.1\r\nX: a\r\n \x0cb\r\n\r\n",
-            &limits,
-            HttpError::InvalidHeaderValue,
-        );
+        assert_rejected(b"GET / HTTP/1.1\r\n X: a\r\n\r\n", &limits, HttpError::InvalidHeaderName);
+        assert_rejected(b"GET / HTTP/1.1\r\nX: a\r\n \x0cb\r\n\r\n", &limits, HttpError::InvalidHeaderValue);
     }
 
     #[test]
     fn strip_header_spaces() {
-        let limits = Limits {
-            strip_header_spaces: true,
-            ..Limits::default()
-        };
+        let limits = Limits { strip_header_spaces: true, ..Limits::default() };
         let head = parse_complete(b"GET / HTTP/1.1\r\nX \t: a\r\nContent-Length : 2\r\n\r\n", &limits);
         assert_eq!(head.headers[0], ("X".to_owned(), b"a".to_vec()));
         assert_eq!(head.framing, Length(2));
-        assert_rejected(
-            b"GET / HTTP/1.1\r\nX Y: a\r\n\r\n",
-            &limits,
-            HttpError::InvalidHeaderName,
-        );
-        assert_rejected(
-            b"GET / HTTP/1.1\r\nX\x0c: a\r\n\r\n",
-            &limits,
-            HttpError::InvalidHeaderName,
-        );
+        assert_rejected(b"GET / HTTP/1.1\r\nX Y: a\r\n\r\n", &limits, HttpError::InvalidHeaderName);
+        assert_rejected(b"GET / HTTP/1.1\r\nX\x0c: a\r\n\r\n", &limits, HttpError::InvalidHeaderName);
     }
 
     #[test]
     fn method_leniencies() {
-        let casefold = Limits {
-            casefold_http_method: true,
-            ..Limits::default()
-        };
+        let casefold = Limits { casefold_http_method: true, ..Limits::default() };
         assert_eq!(parse_complete(b"get / HTTP/1.1\r\n\r\n", &casefold).method, "GET");
         assert_rejected(b"get# / HTTP/1.1\r\n\r\n", &casefold, HttpError::InvalidMethod);
-        let permit = Limits {
-            permit_unconventional_http_method: true,
-            ..Limits::default()
-        };
+        let permit = Limits { permit_unconventional_http_method: true, ..Limits::default() };
         for method in ["get", "G#T", "GE", "X", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"] {
             let input = format!("{method} / HTTP/1.1\r\n\r\n");
             assert_eq!(parse_complete(input.as_bytes(), &permit).method, method);
         }
         assert_rejected(b"G(T / HTTP/1.1\r\n\r\n", &permit, HttpError::InvalidMethod);
-        let both = Limits {
-            casefold_http_method: true,
-            ..permit
-        };
+        let both = Limits { casefold_http_method: true, ..permit };
         assert_eq!(parse_complete(b"g#t / HTTP/1.1\r\n\r\n", &both).method, "G#T");
     }
 
     #[test]
     fn version_leniency() {
-        let permit = Limits {
-            permit_unconventional_http_version: true,
-            ..Limits::default()
-        };
-        for (version, expected) in [
-            ("HTTP/1.0", Http10),
-            ("HTTP/1.1", Http11),
-            ("HTTP/1.2", Http11),
-            ("HTTP/1.9", Http11),
-        ] {
+        let permit = Limits { permit_unconventional_http_version: true, ..Limits::default() };
+        for (version, expected) in
+            [("HTTP/1.0", Http10), ("HTTP/1.1", Http11), ("HTTP/1.2", Http11), ("HTTP/1.9", Http11)]
+        {
             let input = format!("GET / {version}\r\n\r\n");
             assert_eq!(parse_complete(input.as_bytes(), &permit).version, expected, "{version}");
         }

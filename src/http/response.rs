@@ -9,18 +9,15 @@ use super::request::{is_tchar, Version};
 
 /// Appends `"{version} {status}\r\n"`, each `"name: value\r\n"`, then `"\r\n"`.
 ///
-/// `status` is the app's status line, e.g. `"200 OK"`; a bare code (`"200"`) gets the space
-/// the status-line grammar requires. Names and values must already have passed
-/// [`is_valid_header_name`] / [`is_valid_header_value`]; nothing is checked here.
+/// `status` is the app's status line, e.g. `"200 OK"`, already checked by [`parse_status`];
+/// names and values must already have passed [`is_valid_header_name`] /
+/// [`is_valid_header_value`]. Nothing is checked here.
 pub fn write_head(out: &mut Vec<u8>, version: Version, status: &str, headers: &[(&str, &str)]) {
     let needed = 8 + 1 + status.len() + 3 + 2 + headers.iter().map(|(n, v)| n.len() + v.len() + 4).sum::<usize>();
     out.reserve(needed);
     out.extend_from_slice(version.as_str().as_bytes());
     out.push(b' ');
     out.extend_from_slice(status.as_bytes());
-    if status.len() == 3 {
-        out.push(b' ');
-    }
     out.extend_from_slice(b"\r\n");
     for (name, value) in headers {
         out.extend_from_slice(name.as_bytes());
@@ -76,13 +73,7 @@ pub fn simple_response(status: u16, reason: &str, body: &str) -> Vec<u8> {
     out.extend_from_slice(b"HTTP/1.1 ");
     out.extend_from_slice(itoa::Buffer::new().format(status.clamp(100, 999)).as_bytes());
     out.push(b' ');
-    out.extend(reason.bytes().map(|b| {
-        if b == b'\t' || (b >= b' ' && b != 0x7f) {
-            b
-        } else {
-            b' '
-        }
-    }));
+    out.extend(reason.bytes().map(|b| if b == b'\t' || (b >= b' ' && b != 0x7f) { b } else { b' ' }));
     out.extend_from_slice(b"\r\nServer: rgunicorn\r\nDate: ");
     push_http_date(&mut out);
     out.extend_from_slice(b"\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ");
@@ -126,9 +117,8 @@ pub fn http_date() -> String {
 /// Formats seconds since the Unix epoch as an IMF-fixdate (RFC 9110 §5.6.7).
 fn format_imf_fixdate(secs: u64) -> [u8; DATE_LEN] {
     const DAYS: [&[u8; 3]; 7] = [b"Thu", b"Fri", b"Sat", b"Sun", b"Mon", b"Tue", b"Wed"];
-    const MONTHS: [&[u8; 3]; 12] = [
-        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
-    ];
+    const MONTHS: [&[u8; 3]; 12] =
+        [b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec"];
     let days = secs / 86_400;
     let in_day = secs % 86_400;
     // Howard Hinnant's civil_from_days, on days since 1970-01-01 (a Thursday).
@@ -179,8 +169,8 @@ pub fn is_valid_header_value(value: &str) -> bool {
 }
 
 /// `"200 OK"` → `Ok(200)`: three digits (100–999), then a space and a reason that may be
-/// empty and has no control character but HTAB. A bare `"200"` is accepted too, as gunicorn
-/// accepts it; [`write_head`] then adds the space.
+/// empty and has no control character but HTAB. A bare `"200"` is refused, as PEP 3333 and
+/// the status-line grammar (which needs the space) require.
 #[allow(clippy::result_unit_err)] // the only failure is "not a status line"; callers map it to their own error
 pub fn parse_status(status: &str) -> Result<u16, ()> {
     let bytes = status.as_bytes();
@@ -191,7 +181,6 @@ pub fn parse_status(status: &str) -> Result<u16, ()> {
         _ => return Err(()),
     };
     match &bytes[3..] {
-        [] => Ok(code),
         [b' ', reason @ ..] if reason.iter().all(|&b| b == b'\t' || (b >= b' ' && b != 0x7f)) => Ok(code),
         _ => Err(()),
     }
@@ -209,18 +198,10 @@ mod tests {
     #[test]
     fn head_layout() {
         let mut out = b"prefix|".to_vec();
-        write_head(
-            &mut out,
-            Version::Http11,
-            "200 OK",
-            &[("Content-Type", "text/plain"), ("X-A", "")],
-        );
-        assert_eq!(
-            out,
-            b"prefix|HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-A: \r\n\r\n"
-        );
+        write_head(&mut out, Version::Http11, "200 OK", &[("Content-Type", "text/plain"), ("X-A", "")]);
+        assert_eq!(out, b"prefix|HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-A: \r\n\r\n");
         let mut out = Vec::new();
-        write_head(&mut out, Version::Http10, "204", &[]);
+        write_head(&mut out, Version::Http10, "204 ", &[]);
         assert_eq!(out, b"HTTP/1.0 204 \r\n\r\n");
     }
 
@@ -308,19 +289,14 @@ mod tests {
 
     #[test]
     fn status_parsing() {
-        let ok: &[(&str, u16)] = &[
-            ("200 OK", 200),
-            ("404 Not Found", 404),
-            ("200 ", 200),
-            ("200", 200),
-            ("599 a\tb", 599),
-            ("999 x", 999),
-        ];
+        let ok: &[(&str, u16)] =
+            &[("200 OK", 200), ("404 Not Found", 404), ("200 ", 200), ("599 a\tb", 599), ("999 x", 999)];
         for (status, code) in ok {
             assert_eq!(parse_status(status), Ok(*code), "{status}");
         }
         let bad = [
             "",
+            "200",
             "20",
             "2000 OK",
             "099 x",
