@@ -30,7 +30,8 @@ pub fn load_app(py: Python<'_>, spec: &str) -> Result<Py<PyAny>, AppLoadError> {
     if module_name.is_empty() || expr.is_empty() {
         return Err(AppLoadError::plain(format!("Invalid APP_MODULE {spec:?}: expected MODULE or MODULE:CALLABLE")));
     }
-    let module = py.import(module_name).map_err(|err| {
+    // Through importlib (as gunicorn) rather than the C API, so the error has a traceback to log.
+    let module = py.import("importlib").and_then(|il| il.call_method1("import_module", (module_name,))).map_err(|err| {
         let missing_itself = err.is_instance_of::<pyo3::exceptions::PyModuleNotFoundError>(py)
             && err.value(py).getattr("name").ok().and_then(|n| n.extract::<String>().ok()).as_deref()
                 == Some(module_name);
@@ -46,7 +47,7 @@ pub fn load_app(py: Python<'_>, spec: &str) -> Result<Py<PyAny>, AppLoadError> {
         AppLoadError::plain(format!("Failed to parse {expr:?} as an attribute name or function call{why}"))
     })?;
 
-    let mut obj = module.into_any();
+    let mut obj = module;
     for name in path.split('.') {
         obj = match obj.getattr(name) {
             Ok(next) => next,

@@ -47,13 +47,18 @@ pub fn resolve(py: Python<'_>, argv: &[String], env: Environment) -> Result<Invo
         }
         None => {}
     }
+    // A bad value on a command line is a usage error (exit 2), as argparse makes it in gunicorn.
+    let usage = |e: ConfigError| match e {
+        ConfigError::BadValue { .. } => ConfigError::Usage(e.to_string()),
+        other => other,
+    };
     for parsed in &env_args {
-        parsed.apply(&mut cfg)?;
+        parsed.apply(&mut cfg).map_err(usage)?;
         if let Some(app) = &parsed.app_module {
             cfg.set_app_module(app);
         }
     }
-    cli.apply(&mut cfg)?;
+    cli.apply(&mut cfg).map_err(usage)?;
     if let Some(app) = &cli.app_module {
         cfg.set_app_module(app);
     }

@@ -22,7 +22,8 @@ enum Framing {
 /// The body of one request, shared by `wsgi.input` and the worker (which drains what the app left
 /// and takes back pipelined bytes that belong to the next request).
 pub struct BodyReader {
-    transport: Arc<dyn Transport>,
+    /// None once the request is over: the connection is not kept alive by objects the app holds.
+    transport: Option<Arc<dyn Transport>>,
     /// Bytes received from the socket and not yet consumed by the framing.
     raw: Vec<u8>,
     raw_pos: usize,
@@ -34,6 +35,8 @@ pub struct BodyReader {
     continue_pending: bool,
     /// The body was malformed or the client vanished: the connection cannot be reused.
     broken: bool,
+    /// The framing error that broke the body, answered with its 4xx status.
+    error: Option<HttpError>,
 }
 
 impl BodyReader {
@@ -42,11 +45,11 @@ impl BodyReader {
         let framing = match framing {
             BodyFraming::None | BodyFraming::Length(0) => Framing::Done,
             BodyFraming::Length(n) => Framing::Length(n),
-            BodyFraming::Chunked => Framing::Chunked(Box::new(ChunkedDecoder::new())),
+            BodyFraming::Chunked => Framing::Chunked(Box::default()),
         };
         let continue_pending = expect_continue && !matches!(framing, Framing::Done);
         BodyReader {
-            transport,
+            transport: Some(transport),
             raw: already,
             raw_pos: 0,
             framing,
@@ -54,7 +57,33 @@ impl BodyReader {
             ready_pos: 0,
             continue_pending,
             broken: false,
+            error: None,
         }
+    }
+
+    fn transport(&self) -> PyResult<Arc<dyn Transport>> {
+        self.transport.clone().ok_or_else(|| PyValueError::new_err("wsgi.input read after the request finished"))
+    }
+
+    /// Drop this reader's hold on the connection (the request is over).
+    pub fn release(&mut self) {
+        self.transport = None;
+    }
+
+    /// The framing error found in the body, if any.
+    pub fn http_error(&self) -> Option<&HttpError> {
+        self.error.as_ref()
+    }
+
+    /// Read and decode a chunked body ahead of the app, up to `limit` decoded bytes, so that a
+    /// malformed body is answered with 400 before the app ever sees the request.
+    pub fn prefetch(&mut self, py: Python<'_>, limit: usize) -> PyResult<()> {
+        while self.buffered().len() < limit {
+            if !self.fill(py)? {
+                break;
+            }
+        }
+        Ok(())
     }
 
     fn buffered(&self) -> &[u8] {
@@ -105,7 +134,9 @@ impl BodyReader {
                             Ok(v) => v,
                             Err(e) => {
                                 self.broken = true;
-                                return Err(bad_body(&e));
+                                let err = bad_body(&e);
+                                self.error = Some(e);
+                                return Err(err);
                             }
                         };
                         self.raw_pos += used;
@@ -132,7 +163,7 @@ impl BodyReader {
     fn recv_more(&mut self, py: Python<'_>) -> PyResult<()> {
         if self.continue_pending {
             self.continue_pending = false;
-            self.transport.send_all(py, &[CONTINUE])?;
+            self.transport()?.send_all(py, &[CONTINUE])?;
         }
         if self.raw_pos == self.raw.len() {
             self.raw.clear();
@@ -140,7 +171,8 @@ impl BodyReader {
         }
         let start = self.raw.len();
         self.raw.resize(start + RECV_SIZE, 0);
-        let got = self.transport.recv(py, &mut self.raw[start..]);
+        let transport = self.transport()?;
+        let got = transport.recv(py, &mut self.raw[start..]);
         let n = match got {
             Ok(n) => n,
             Err(e) => {

@@ -13,7 +13,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple};
 
 use crate::errors::format_traceback;
-use crate::http::response::simple_response;
+use crate::http::response::{error_response, simple_response};
 use crate::http::RequestHead;
 use crate::worker::transport::Transport;
 use environ::{Peer, ServerInfo};
@@ -67,29 +67,66 @@ pub fn serve(
         keep_alive: opts.keep_alive && head.keep_alive,
     };
     let writer = Arc::new(Mutex::new(ResponseWriter::new(transport.clone(), facts)));
+    let outcome = call_app(py, app, info, opts, head, &transport, peer, &body, &writer);
+    // The app may keep wsgi.input or start_response alive (exception cycles, globals): cut their
+    // hold on the socket so the connection closes when the worker is done with it.
+    lock_body(&body).release();
+    lock_writer(&writer)?.release();
+    outcome
+}
+
+/// A malformed chunked body is read ahead of the app up to this many decoded bytes, so the
+/// client gets its 400 and the app never sees the request; larger bodies stream.
+const CHUNKED_PREFETCH: usize = 1 << 20;
+
+#[allow(clippy::too_many_arguments)]
+fn call_app(
+    py: Python<'_>,
+    app: &Bound<'_, PyAny>,
+    info: &ServerInfo,
+    opts: &ServeOptions,
+    head: &RequestHead,
+    transport: &Arc<dyn Transport>,
+    peer: &Peer,
+    body: &Arc<Mutex<BodyReader>>,
+    writer: &Arc<Mutex<ResponseWriter>>,
+) -> PyResult<Outcome> {
+    let started = std::time::Instant::now();
+    if head.framing == crate::http::BodyFraming::Chunked {
+        let prefetched = lock_body(body).prefetch(py, CHUNKED_PREFETCH);
+        if let Err(err) = prefetched {
+            return reject_body(py, head, transport, body, err);
+        }
+    }
     let input = Bound::new(py, WsgiInput::new(body.clone()))?;
     let start_response = Bound::new(py, StartResponse::new(writer.clone()))?;
-
-    let started = std::time::Instant::now();
     let mut environ_for_log = None;
     let result = info
         .environ(py, head, peer, input.into_any())
         .inspect(|environ| environ_for_log = Some(environ.clone()))
         .and_then(|environ| app.call1((environ, start_response)))
         .and_then(|iterable| {
-            let sent = send_iterable(py, &iterable, &writer, opts);
+            let sent = send_iterable(py, &iterable, writer, opts);
             let closed = close_iterable(&iterable);
             sent.and(closed)
         })
-        .and_then(|()| lock_writer(&writer)?.finish(py));
+        .and_then(|()| lock_writer(writer)?.finish(py));
 
-    let mut writer = lock_writer(&writer)?;
+    let mut writer = lock_writer(writer)?;
     if let Err(err) = result {
-        if err.is_instance_of::<PySystemExit>(py) || err.is_instance_of::<PyKeyboardInterrupt>(py) {
+        if is_fatal(py, &err) {
             return Err(err);
         }
         writer.set_must_close();
-        if err.is_instance_of::<PyConnectionError>(py) || err.is_instance_of::<PyTimeoutError>(py) {
+        let body_error = lock_body(body).http_error().cloned();
+        if let (Some(http_err), false) = (&body_error, writer.headers_sent()) {
+            // The app tripped over a malformed body it was streaming: the client's fault, not the app's.
+            crate::debug!("Invalid request body on {}: {}", head.uri, http_err.detail());
+            let _ = transport.send_all(py, &[&error_response(http_err)]);
+            log_access(py, head, peer, environ_for_log.as_ref(), http_err.status(), 0, &[], started);
+            return Ok(closed_outcome(http_err.status(), false));
+        }
+        if err.is_instance_of::<PyConnectionError>(py) || err.is_instance_of::<PyTimeoutError>(py) || body_error.is_some() {
             crate::debug!("Ignoring connection error on {}: {}", head.uri, err);
         } else {
             crate::error!("Error handling request {}\n{}", head.uri, format_traceback(py, &err).trim_end());
@@ -97,13 +134,12 @@ pub fn serve(
                 let response = simple_response(500, "Internal Server Error", "Internal Server Error");
                 let _ = transport.send_all(py, &[&response]);
                 log_access(py, head, peer, environ_for_log.as_ref(), 500, 0, &[], started);
-                let body_complete = body.lock().map(|b| b.is_complete()).unwrap_or(false);
-                return Ok(Outcome { code: 500, body_sent: 0, keep_alive: false, leftover: Vec::new(), body_complete });
+                return Ok(closed_outcome(500, lock_body(body).is_complete()));
             }
         }
     }
     log_access(py, head, peer, environ_for_log.as_ref(), writer.code(), writer.body_sent(), writer.headers(), started);
-    let mut body = body.lock().unwrap_or_else(|p| p.into_inner());
+    let mut body = lock_body(body);
     let mut keep_alive = !writer.must_close();
     if keep_alive && !body.is_complete() {
         keep_alive = body.continue_sent() && body.drain(py, DRAIN_BUDGET);
@@ -111,6 +147,43 @@ pub fn serve(
     let leftover = if keep_alive { body.take_leftover() } else { Vec::new() };
     let body_complete = body.is_complete();
     Ok(Outcome { code: writer.code(), body_sent: writer.body_sent(), keep_alive, leftover, body_complete })
+}
+
+/// The chunked body failed before the app was called: answer its 4xx (or nothing, if the client
+/// went away) and close.
+fn reject_body(
+    py: Python<'_>,
+    head: &RequestHead,
+    transport: &Arc<dyn Transport>,
+    body: &Arc<Mutex<BodyReader>>,
+    err: PyErr,
+) -> PyResult<Outcome> {
+    if is_fatal(py, &err) {
+        return Err(err);
+    }
+    match lock_body(body).http_error().cloned() {
+        Some(http_err) => {
+            crate::debug!("Invalid request body on {}: {}", head.uri, http_err.detail());
+            let _ = transport.send_all(py, &[&error_response(&http_err)]);
+            Ok(closed_outcome(http_err.status(), false))
+        }
+        None => {
+            crate::debug!("Client went away while sending the body of {}: {}", head.uri, err);
+            Ok(closed_outcome(0, false))
+        }
+    }
+}
+
+fn closed_outcome(code: u16, body_complete: bool) -> Outcome {
+    Outcome { code, body_sent: 0, keep_alive: false, leftover: Vec::new(), body_complete }
+}
+
+fn is_fatal(py: Python<'_>, err: &PyErr) -> bool {
+    err.is_instance_of::<PySystemExit>(py) || err.is_instance_of::<PyKeyboardInterrupt>(py)
+}
+
+fn lock_body(body: &Mutex<BodyReader>) -> std::sync::MutexGuard<'_, BodyReader> {
+    body.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Write the access-log line, if the access log is on: facts gathered here, the line formatted

@@ -40,7 +40,8 @@ pub struct RequestFacts {
 
 /// The state of one response.
 pub struct ResponseWriter {
-    transport: Arc<dyn Transport>,
+    /// None once the request is over: the connection is not kept alive by objects the app holds.
+    transport: Option<Arc<dyn Transport>>,
     facts: RequestFacts,
     status: Option<String>,
     code: u16,
@@ -58,7 +59,7 @@ impl ResponseWriter {
     /// A writer for a request described by `facts`.
     pub fn new(transport: Arc<dyn Transport>, facts: RequestFacts) -> Self {
         ResponseWriter {
-            transport,
+            transport: Some(transport),
             facts,
             status: None,
             code: 0,
@@ -71,6 +72,15 @@ impl ResponseWriter {
             body_sent: 0,
             must_close: !facts.keep_alive,
         }
+    }
+
+    fn transport(&self) -> PyResult<Arc<dyn Transport>> {
+        self.transport.clone().ok_or_else(|| PyValueError::new_err("write() called after the request finished"))
+    }
+
+    /// Drop this writer's hold on the connection (the request is over).
+    pub fn release(&mut self) {
+        self.transport = None;
     }
 
     /// The status code set by the app (0 before `start_response`).
@@ -277,7 +287,8 @@ impl ResponseWriter {
             }
             self.body_sent += block.len() as u64;
         }
-        self.transport.send_all(py, &out).inspect_err(|_| self.must_close = true)
+        let transport = self.transport()?;
+        transport.send_all(py, &out).inspect_err(|_| self.must_close = true)
     }
 
     /// Send a file's bytes with sendfile(2): the head first, then `count` bytes from `offset`.
@@ -292,16 +303,16 @@ impl ResponseWriter {
                 self.set_known_length(count);
             }
             let head = self.head()?;
-            self.transport.send_all(py, &[&head])?;
+            self.transport()?.send_all(py, &[&head])?;
             self.headers_sent = true;
         }
         if !self.body_allowed() || count == 0 {
             return Ok(true);
         }
         if self.chunked {
-            self.transport.send_all(py, &[format!("{count:x}\r\n").as_bytes()])?;
+            self.transport()?.send_all(py, &[format!("{count:x}\r\n").as_bytes()])?;
         }
-        let sent = match self.transport.sendfile(py, fd, offset, count)? {
+        let sent = match self.transport()?.sendfile(py, fd, offset, count)? {
             Some(n) => n,
             None if self.body_sent == 0 && !self.chunked => return Ok(false),
             None => return Err(PyRuntimeError::new_err("sendfile unavailable after the head was sent")),
@@ -313,7 +324,7 @@ impl ResponseWriter {
             return Ok(true);
         }
         if self.chunked {
-            self.transport.send_all(py, &[b"\r\n"])?;
+            self.transport()?.send_all(py, &[b"\r\n"])?;
         }
         Ok(true)
     }
@@ -326,9 +337,9 @@ impl ResponseWriter {
             }
             let head = self.head()?;
             self.headers_sent = true;
-            self.transport.send_all(py, &[&head])?;
+            self.transport()?.send_all(py, &[&head])?;
         } else if self.chunked && self.body_allowed() {
-            self.transport.send_all(py, &[b"0\r\n\r\n"])?;
+            self.transport()?.send_all(py, &[b"0\r\n\r\n"])?;
         }
         if self.body_allowed() && self.content_length.is_some_and(|cl| self.body_sent < cl) {
             // Fewer bytes than announced: only closing tells the client the response is over.
