@@ -95,7 +95,7 @@ fn check(py: Python<'_>, cfg: &Config) -> i32 {
 }
 
 /// Set up the master's process and run it. `Err` carries an exit code and a one-line reason.
-fn serve(py: Python<'_>, cfg: Config, hooks: config::file::Hooks) -> Result<i32, (i32, String)> {
+fn serve(py: Python<'_>, cfg: Config, hooks: config::hooks::Hooks) -> Result<i32, (i32, String)> {
     let level = logging::Level::from_name(&cfg.loglevel).unwrap_or(logging::Level::Info);
     logging::configure(level, &cfg.errorlog)
         .map_err(|e| (START_ERROR, format!("Cannot open error log {}: {e}", cfg.errorlog)))?;
@@ -145,7 +145,7 @@ fn serve(py: Python<'_>, cfg: Config, hooks: config::file::Hooks) -> Result<i32,
 }
 
 /// Settings that are accepted for compatibility but have no effect yet: say so, never ignore silently.
-fn warn_unimplemented(cfg: &Config, hooks: &config::file::Hooks) {
+fn warn_unimplemented(cfg: &Config, hooks: &config::hooks::Hooks) {
     for name in cfg.unimplemented_in_use() {
         crate::warning!("Setting '{name}' is accepted but not implemented yet: it has no effect");
     }

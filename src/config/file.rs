@@ -1,33 +1,14 @@
 //! gunicorn config files (`gunicorn.conf.py`): Python runs the file; each top-level name that is
 //! a setting is converted to a [`Value`] and validated like any other source. Hooks keep their
-//! Python callables in [`Hooks`].
-
-use std::collections::BTreeMap;
+//! Python callables in [`super::hooks::Hooks`].
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyInt, PyList, PyString, PyTuple};
 
 use super::settings::{Type, SETTINGS};
 use super::value::Value;
+use super::hooks::Hooks;
 use super::{Config, ConfigError};
-
-/// Server hooks from the config file, by gunicorn's hook name.
-#[derive(Default)]
-pub struct Hooks {
-    callables: BTreeMap<&'static str, Py<PyAny>>,
-}
-
-impl Hooks {
-    /// The callable for `name`, if the config file defined one.
-    pub fn get<'py>(&self, py: Python<'py>, name: &str) -> Option<Bound<'py, PyAny>> {
-        self.callables.get(name).map(|c| c.bind(py).clone())
-    }
-
-    /// Whether any hook is set.
-    pub fn is_empty(&self) -> bool {
-        self.callables.is_empty()
-    }
-}
 
 /// Run the config file at `location` and apply its settings to `cfg`.
 pub fn apply_config_file(
@@ -59,7 +40,7 @@ pub fn apply_config_file(
             expected: expected.to_string(),
         })?;
         if setting.ty == Type::Hook {
-            hooks.callables.insert(setting.name, obj.clone().unbind());
+            hooks.insert(setting.name, obj.clone().unbind());
         }
         cfg.set_value(setting.name, value)?;
     }

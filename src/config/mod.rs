@@ -4,6 +4,7 @@
 //! reported the same way whichever source it came from.
 
 pub mod file;
+pub mod hooks;
 pub mod settings;
 pub mod sources;
 pub mod value;

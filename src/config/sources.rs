@@ -3,7 +3,8 @@
 
 use pyo3::prelude::*;
 
-use super::file::{apply_config_file, Hooks};
+use super::file::apply_config_file;
+use super::hooks::Hooks;
 use super::{Config, ConfigError, Environment};
 use crate::cli::{parse_args, CliArgs};
 
