@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The project's one test command (also what .ci/run runs). On a fresh Debian machine with
+# Python 3.11 and Rust: installs the missing tools (apt) and test packages (PyPI, into .venv),
+# builds and installs rgunicorn, runs `cargo test` and the end-to-end pytest suite.
+# RGUNICORN_TEST_SERVER=gunicorn runs the pytest suite against gunicorn instead (the reference).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON="${PYTHON:-python3}"
+PER_TEST_TIMEOUT="${PER_TEST_TIMEOUT:-120}"
+
+apt_install() {
+    # Only when something is missing, and only where apt exists; never fatal by itself.
+    command -v apt-get >/dev/null 2>&1 || { echo "run.sh: apt-get not available to install $*" >&2; return 0; }
+    local sudo=""
+    if [ "$(id -u)" -ne 0 ]; then
+        command -v sudo >/dev/null 2>&1 && sudo="sudo" || { echo "run.sh: not root, cannot install $*" >&2; return 0; }
+    fi
+    $sudo apt-get update -qq || true
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" || echo "run.sh: apt-get install $* failed" >&2
+}
+
+missing=()
+command -v curl >/dev/null 2>&1 || missing+=(curl)
+if [ ! -x .venv/bin/python ] && ! "$PYTHON" -c "import ensurepip, venv" >/dev/null 2>&1; then
+    missing+=("python3-venv")
+fi
+if [ "${#missing[@]}" -gt 0 ]; then
+    apt_install "${missing[@]}"
+fi
+
+if [ ! -x .venv/bin/python ]; then
+    "$PYTHON" -m venv .venv
+fi
+VENV_PY="$PWD/.venv/bin/python"
+
+"$VENV_PY" -m pip install -q --disable-pip-version-check --upgrade pip
+"$VENV_PY" -m pip install -q --disable-pip-version-check pytest pytest-timeout requests flask gunicorn
+"$VENV_PY" -m pip install -q --disable-pip-version-check .
+
+# The crate links libpython: build and run its tests against the venv's interpreter.
+LIBDIR="$("$VENV_PY" -c "import sysconfig; print(sysconfig.get_config_var('LIBDIR') or '')")"
+export PYO3_PYTHON="$VENV_PY"
+export LD_LIBRARY_PATH="${LIBDIR}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+cargo test --release
+
+status=0
+"$VENV_PY" -m pytest -q -p no:cacheprovider --timeout "$PER_TEST_TIMEOUT" tests || status=$?
+if [ "$status" -eq 5 ]; then
+    echo "run.sh: pytest collected no tests" >&2
+    exit 1
+fi
+exit "$status"
