@@ -21,7 +21,6 @@ use pyo3::prelude::*;
 
 use crate::config::sources::Invocation;
 use crate::config::Config;
-use crate::sock::{BindAddr, BindOptions, Listener};
 
 /// The version, as `rgunicorn --version` prints it.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -59,7 +58,7 @@ fn run(py: Python<'_>, argv: Vec<String>) -> i32 {
     if cfg.print_config || cfg.check_config {
         return check(py, &cfg);
     }
-    match serve(py, cfg, hooks) {
+    match serve(py, cfg, hooks, &argv) {
         Ok(code) => code,
         Err((code, message)) => {
             crate::error!("{message}");
@@ -95,7 +94,7 @@ fn check(py: Python<'_>, cfg: &Config) -> i32 {
 }
 
 /// Set up the master's process and run it. `Err` carries an exit code and a one-line reason.
-fn serve(py: Python<'_>, cfg: Config, hooks: config::hooks::Hooks) -> Result<i32, (i32, String)> {
+fn serve(py: Python<'_>, cfg: Config, hooks: config::hooks::Hooks, argv: &[String]) -> Result<i32, (i32, String)> {
     let level = logging::Level::from_name(&cfg.loglevel).unwrap_or(logging::Level::Info);
     logging::configure(level, &cfg.errorlog)
         .map_err(|e| (START_ERROR, format!("Cannot open error log {}: {e}", cfg.errorlog)))?;
@@ -114,23 +113,12 @@ fn serve(py: Python<'_>, cfg: Config, hooks: config::hooks::Hooks) -> Result<i32
     warn_unimplemented(&cfg, &hooks);
     prepare_python(py, &cfg).map_err(|e| (START_ERROR, format!("Cannot prepare the Python environment: {e}")))?;
 
-    let opts = BindOptions { backlog: cfg.backlog, reuse_port: cfg.reuse_port };
-    let mut listeners = Vec::new();
-    for text in &cfg.bind {
-        let addr = BindAddr::parse(text).map_err(|e| (USAGE_ERROR, e))?;
-        let listener = Listener::bind(&addr, opts).map_err(|e| (START_ERROR, format!("Cannot bind {text}: {e}")))?;
-        listeners.push(listener);
-    }
-
     let preloaded = if cfg.preload_app {
         match app::load_app(py, &spec) {
             Ok(app) => Some(app),
             Err(err) => {
                 if let Some(tb) = &err.traceback {
                     crate::error!("{}", tb.trim_end());
-                }
-                for l in &listeners {
-                    l.unlink();
                 }
                 return Err((errors::APP_LOAD_ERROR, err.message));
             }
@@ -139,17 +127,42 @@ fn serve(py: Python<'_>, cfg: Config, hooks: config::hooks::Hooks) -> Result<i32
         None
     };
 
-    let arbiter = arbiter::Arbiter::new(cfg, listeners, preloaded)
-        .map_err(|e| (START_ERROR, format!("Cannot install signal handlers: {e}")))?;
+    if cfg.daemon {
+        daemonize(py).map_err(|e| (START_ERROR, format!("Cannot daemonize: {e}")))?;
+    }
+    let arbiter = arbiter::Arbiter::new(py, cfg, hooks, argv.to_vec(), preloaded)
+        .map_err(|e| (START_ERROR, format!("Cannot start the master: {e}")))?;
     Ok(arbiter.run(py))
 }
 
 /// Settings that are accepted for compatibility but have no effect yet: say so, never ignore silently.
 fn warn_unimplemented(cfg: &Config, hooks: &config::hooks::Hooks) {
+    let _ = hooks;
     for name in cfg.unimplemented_in_use() {
         crate::warning!("Setting '{name}' is accepted but not implemented yet: it has no effect");
     }
-    let _ = hooks;
+}
+
+/// `--daemon`: detach from the terminal as gunicorn does (fork, setsid, fork, stdio to /dev/null).
+fn daemonize(py: Python<'_>) -> PyResult<()> {
+    let os = py.import("os")?;
+    for step in 0..2 {
+        let pid: i32 = os.call_method0("fork")?.extract()?;
+        if pid != 0 {
+            // SAFETY: the parent leaves at once, without running Python or Rust teardown.
+            unsafe { libc::_exit(0) };
+        }
+        if step == 0 {
+            nix::unistd::setsid().map_err(std::io::Error::from)?;
+        }
+    }
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o022));
+    let devnull = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null")?;
+    for fd in 0..3 {
+        // SAFETY: dup2 onto the standard descriptors; devnull stays open until after the calls.
+        unsafe { libc::dup2(std::os::fd::AsRawFd::as_raw_fd(&devnull), fd) };
+    }
+    Ok(())
 }
 
 /// chdir, `sys.path`, and Python's own SIGINT handler (the master owns its signals).
@@ -179,6 +192,9 @@ fn _rgunicorn(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<wsgi::response::StartResponse>()?;
     m.add_class::<wsgi::file_wrapper::FileWrapper>()?;
     m.add_class::<wsgi::error_stream::ErrorStream>()?;
-    m.add_class::<worker::signals::WorkerObject>()?;
+    m.add_class::<worker::object::WorkerObject>()?;
+    m.add_class::<arbiter::server_object::ServerObject>()?;
+    m.add_class::<arbiter::server_object::ListenerObject>()?;
+    m.add_class::<logging::pylogger::PyLogger>()?;
     Ok(())
 }

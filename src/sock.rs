@@ -85,6 +85,8 @@ pub struct BindOptions {
     pub backlog: i32,
     /// SO_REUSEPORT.
     pub reuse_port: bool,
+    /// The umask unix sockets are created under.
+    pub umask: u32,
 }
 
 impl Listener {
@@ -157,7 +159,11 @@ fn bind_unix(path: &std::path::Path, opts: BindOptions) -> io::Result<Socket> {
         }
     }
     let socket = Socket::new(Domain::UNIX, Type::STREAM.cloexec(), None)?;
-    socket.bind(&SockAddr::unix(path)?)?;
+    // The socket file's mode comes from the umask at bind time, as gunicorn creates it.
+    let old = nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(opts.umask as libc::mode_t));
+    let bound = SockAddr::unix(path).and_then(|addr| socket.bind(&addr));
+    nix::sys::stat::umask(old);
+    bound?;
     socket.listen(opts.backlog)?;
     Ok(socket)
 }
@@ -195,7 +201,7 @@ mod tests {
 
     #[test]
     fn binds_ephemeral_port() {
-        let opts = BindOptions { backlog: 16, reuse_port: false };
+        let opts = BindOptions { backlog: 16, reuse_port: false, umask: 0 };
         let l = Listener::bind(&BindAddr::Tcp("127.0.0.1".into(), 0), opts).expect("bind");
         match l.local {
             ListenAddr::Inet(sa) => assert_ne!(sa.port(), 0),

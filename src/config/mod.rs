@@ -8,6 +8,7 @@ pub mod hooks;
 pub mod settings;
 pub mod sources;
 pub mod value;
+pub mod view;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -187,6 +188,16 @@ pub struct Config {
     pub forwarded_allow_ips: Vec<String>,
     /// Headers (upper-case) and values that mean https when sent by a trusted front end.
     pub secure_scheme_headers: Vec<(String, String)>,
+    /// `--daemon`.
+    pub daemon: bool,
+    /// `--umask` for the processes and unix sockets.
+    pub umask: u32,
+    /// uid the workers switch to (the master's own when unchanged).
+    pub uid: u32,
+    /// gid the workers switch to.
+    pub gid: u32,
+    /// `--initgroups`.
+    pub initgroups: bool,
     /// `--check-config`.
     pub check_config: bool,
     /// `--print-config`.
@@ -230,6 +241,11 @@ impl Config {
             worker_tmp_dir: None,
             forwarded_allow_ips: Vec::new(),
             secure_scheme_headers: Vec::new(),
+            daemon: false,
+            umask: 0,
+            uid: 0,
+            gid: 0,
+            initgroups: false,
             check_config: false,
             print_config: false,
         };
@@ -408,12 +424,25 @@ impl Config {
                         pairs.iter().map(|(k, v)| (unquote(k).to_ascii_uppercase(), unquote(v))).collect();
                 }
             }
+            "daemon" => self.daemon = flag(),
+            "umask" => self.umask = u32::try_from(uint()?).ok().filter(|m| *m <= 0o777).ok_or_else(|| bad("a mode from 0 to 0o777"))?,
+            "user" => self.uid = u32::try_from(uint()?).map_err(|_| bad("a uid"))?,
+            "group" => self.gid = u32::try_from(uint()?).map_err(|_| bad("a gid"))?,
+            "initgroups" => self.initgroups = flag(),
             "check_config" => self.check_config = flag(),
             "print_config" => self.print_config = flag(),
             "wsgi_app" => {}
             _ => {}
         }
         Ok(())
+    }
+
+    /// `--pid FILE`, if set.
+    pub fn get_pidfile(&self) -> Option<std::path::PathBuf> {
+        match self.values.get("pidfile") {
+            Some(Value::Str(p)) if !p.is_empty() => Some(std::path::PathBuf::from(p)),
+            _ => None,
+        }
     }
 
     /// The worker class that will really run: as gunicorn, `sync` with more than one thread is gthread.

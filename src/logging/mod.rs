@@ -5,6 +5,7 @@
 //! a single write(2) so lines from different workers never interleave; USR1 reopens the file.
 
 pub mod access;
+pub mod pylogger;
 
 use std::fmt;
 use std::fs::{File, OpenOptions};

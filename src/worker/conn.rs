@@ -9,9 +9,9 @@ use socket2::Socket;
 
 use crate::http::response::error_response;
 use crate::http::{parse_request_head, HttpError, Limits, RequestHead};
+use crate::worker::transport::{SocketTransport, Transport};
 use crate::wsgi::environ::{Peer, ServerInfo};
 use crate::wsgi::{serve, ServeOptions};
-use crate::worker::transport::{SocketTransport, Transport};
 
 const READ_SIZE: usize = 8192;
 /// How long a closing connection keeps reading unread client bytes (see [`linger_close`]).

@@ -2,12 +2,15 @@
 //! worker class. Everything here runs in the forked child.
 
 pub mod conn;
+pub mod gthread;
 pub mod heartbeat;
+pub mod object;
+pub mod process;
 pub mod signals;
 pub mod sync;
 pub mod transport;
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,11 +25,7 @@ use crate::wsgi::ServeOptions;
 use conn::ConnContext;
 use heartbeat::Heartbeat;
 
-/// Shared between the accept loop and the Python-level signal handlers of one worker.
-pub struct WorkerFlags {
-    /// Cleared by TERM (finish the current request, then exit) and by max-requests.
-    pub alive: AtomicBool,
-}
+pub use object::{WorkerFlags, WorkerObject};
 
 /// The running state of a worker process.
 pub struct WorkerState {
@@ -41,8 +40,9 @@ pub struct WorkerState {
     /// How to serve a connection.
     pub conn: ConnContext,
     timeout: u64,
-    served: AtomicU64,
     max_requests: u64,
+    /// `--graceful-timeout`: how long a TERM'd worker may keep serving what is queued.
+    pub graceful_timeout: Duration,
 }
 
 impl WorkerState {
@@ -68,7 +68,7 @@ impl WorkerState {
 
     /// Count served requests; past `--max-requests` the worker retires gracefully.
     pub fn count_requests(&self, n: u64) {
-        let total = self.served.fetch_add(n, Ordering::Relaxed) + n;
+        let total = self.flags.requests.fetch_add(n, Ordering::Relaxed) + n;
         if self.max_requests > 0 && total >= self.max_requests && self.is_alive() {
             crate::info!("Autorestarting worker after current request.");
             self.flags.alive.store(false, Ordering::Relaxed);
@@ -90,28 +90,30 @@ pub struct WorkerBoot<'a> {
     pub age: u64,
     /// The app, when `--preload` imported it in the master.
     pub preloaded: Option<Py<PyAny>>,
+    /// The `worker` object hooks and signal handlers see.
+    pub object: Py<WorkerObject>,
+    /// The config file's hooks.
+    pub hooks: &'a crate::config::hooks::Hooks,
 }
 
 /// Run a worker to completion and return its exit code. Never returns into master code paths:
 /// the caller `_exit`s with the result.
 pub fn run_worker(py: Python<'_>, boot: WorkerBoot<'_>) -> i32 {
-    let flags = Arc::new(WorkerFlags {
-        alive: AtomicBool::new(true),
-    });
+    let worker = boot.object.bind(py).clone();
+    let flags = worker.get().flags.clone();
     let pid = std::process::id();
     crate::info!("Booting worker with pid: {pid}");
-    if let Err(err) = signals::install(py, flags.clone(), boot.heartbeat.clone(), boot.age, boot.ppid) {
-        crate::error!(
-            "Exception in worker process:\n{}",
-            crate::errors::format_traceback(py, &err)
-        );
+    if let Err(err) = process::become_worker(boot.cfg) {
+        crate::error!("Cannot set up the worker process: {err}");
+        return WORKER_BOOT_ERROR;
+    }
+    if let Err(err) = signals::install(py, &worker) {
+        crate::error!("Exception in worker process:\n{}", crate::errors::format_traceback(py, &err));
         return WORKER_BOOT_ERROR;
     }
     for pair in &boot.cfg.raw_env {
         if let Some((key, value)) = pair.split_once('=') {
-            let set = py
-                .import("os")
-                .and_then(|os| os.getattr("environ")?.set_item(key, value));
+            let set = py.import("os").and_then(|os| os.getattr("environ")?.set_item(key, value));
             if let Err(err) = set {
                 crate::error!("Cannot set environment variable {key}: {err}");
             }
@@ -133,18 +135,20 @@ pub fn run_worker(py: Python<'_>, boot: WorkerBoot<'_>) -> i32 {
             }
         }
     };
+    if let Err(err) = boot.hooks.call(py, "post_worker_init", (worker.clone(),)) {
+        crate::info!("post_worker_init ended the worker: {err}");
+        return 0;
+    }
     let state = match build_state(py, &boot, app, flags, pid) {
-        Ok(state) => state,
+        Ok(state) => Arc::new(state),
         Err(err) => {
-            crate::error!(
-                "Exception in worker process:\n{}",
-                crate::errors::format_traceback(py, &err)
-            );
+            crate::error!("Exception in worker process:\n{}", crate::errors::format_traceback(py, &err));
             return WORKER_BOOT_ERROR;
         }
     };
     let result = match boot.cfg.effective_worker_class() {
         WorkerClass::Sync => sync::run(py, &state, boot.listeners),
+        WorkerClass::Gthread => gthread::run(py, &state, boot.listeners, boot.cfg),
         other => {
             crate::error!("Worker class {} is not available yet", other.as_str());
             return WORKER_BOOT_ERROR;
@@ -152,17 +156,11 @@ pub fn run_worker(py: Python<'_>, boot: WorkerBoot<'_>) -> i32 {
     };
     let code = match result {
         Ok(()) => 0,
-        Err(err) if err.is_instance_of::<pyo3::exceptions::PySystemExit>(py) => err
-            .value(py)
-            .getattr("code")
-            .ok()
-            .and_then(|c| c.extract::<i32>().ok())
-            .unwrap_or(0),
+        Err(err) if err.is_instance_of::<pyo3::exceptions::PySystemExit>(py) => {
+            err.value(py).getattr("code").ok().and_then(|c| c.extract::<i32>().ok()).unwrap_or(0)
+        }
         Err(err) => {
-            crate::error!(
-                "Exception in worker process:\n{}",
-                crate::errors::format_traceback(py, &err)
-            );
+            crate::error!("Exception in worker process:\n{}", crate::errors::format_traceback(py, &err));
             1
         }
     };
@@ -192,28 +190,17 @@ fn build_state(
     )?;
     let keep_alive = cfg.effective_worker_class() != WorkerClass::Sync && cfg.keepalive > 0;
     // A sync worker killed by the master at `timeout` cannot wait that long for a slow client.
-    let head_secs = if cfg.timeout > 0 {
-        (cfg.timeout / 2).clamp(1, cfg.header_timeout)
-    } else {
-        cfg.header_timeout
-    };
+    let head_secs = if cfg.timeout > 0 { (cfg.timeout / 2).clamp(1, cfg.header_timeout) } else { cfg.header_timeout };
     let conn = ConnContext {
         app,
         info,
-        opts: ServeOptions {
-            keep_alive,
-            sendfile: cfg.sendfile,
-        },
+        opts: ServeOptions { keep_alive, sendfile: cfg.sendfile, hooks: request_hooks(py, boot) },
         limits: cfg.limits.clone(),
         head_timeout: Duration::from_secs(head_secs),
         send_timeout: (cfg.timeout > 0).then(|| Duration::from_secs(cfg.timeout)),
         keepalive_timeout: Duration::from_secs(cfg.keepalive.max(1)),
     };
-    let max_requests = if cfg.max_requests > 0 {
-        cfg.max_requests + jitter(cfg.max_requests_jitter)
-    } else {
-        0
-    };
+    let max_requests = if cfg.max_requests > 0 { cfg.max_requests + jitter(cfg.max_requests_jitter) } else { 0 };
     Ok(WorkerState {
         pid,
         ppid: boot.ppid,
@@ -221,8 +208,17 @@ fn build_state(
         flags,
         conn,
         timeout: cfg.timeout,
-        served: AtomicU64::new(0),
+        graceful_timeout: Duration::from_secs(cfg.graceful_timeout),
         max_requests,
+    })
+}
+
+/// `pre_request` / `post_request` with this worker's object, if the config file defines either.
+fn request_hooks(py: Python<'_>, boot: &WorkerBoot<'_>) -> Option<Arc<crate::wsgi::request_hooks::RequestHooks>> {
+    let pre = boot.hooks.get(py, "pre_request").map(Bound::unbind);
+    let post = boot.hooks.get(py, "post_request").map(Bound::unbind);
+    (pre.is_some() || post.is_some()).then(|| {
+        Arc::new(crate::wsgi::request_hooks::RequestHooks { worker: boot.object.clone_ref(py).into_any(), pre, post })
     })
 }
 

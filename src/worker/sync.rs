@@ -61,7 +61,35 @@ pub fn run(py: Python<'_>, state: &WorkerState, listeners: &[Listener]) -> PyRes
             Err(e) => crate::error!("poll() failed: {e}"),
         }
     }
+    if state.flags.graceful.load(std::sync::atomic::Ordering::Relaxed) && !state.parent_changed() {
+        drain_queue(py, state, listeners)?;
+    }
     Ok(())
+}
+
+/// After TERM: serve the connections that were already waiting in the listen queue (clients that
+/// connected before the stop and would otherwise be reset), then stop at the first empty queue.
+/// Bounded so the master's SIGKILL at `--graceful-timeout` never cuts a request short.
+fn drain_queue(py: Python<'_>, state: &WorkerState, listeners: &[Listener]) -> PyResult<()> {
+    let deadline = std::time::Instant::now() + state.graceful_timeout.saturating_sub(std::time::Duration::from_secs(1));
+    loop {
+        let mut accepted = false;
+        for listener in listeners {
+            if std::time::Instant::now() >= deadline {
+                return Ok(());
+            }
+            if let Ok((sock, addr)) = listener.socket.accept() {
+                accepted = true;
+                state.heartbeat.notify();
+                let peer = addr.as_socket().map(Peer::Inet).unwrap_or(Peer::Unix);
+                let served = handle_connection(py, &state.conn, sock, peer)?;
+                state.flags.requests.fetch_add(served, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+        if !accepted {
+            return Ok(());
+        }
+    }
 }
 
 /// Errors from accept(2) that concern one connection, not the listener.

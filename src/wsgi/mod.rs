@@ -4,6 +4,7 @@ pub mod environ;
 pub mod error_stream;
 pub mod file_wrapper;
 pub mod input;
+pub mod request_hooks;
 pub mod response;
 
 use std::sync::{Arc, Mutex};
@@ -30,6 +31,8 @@ pub struct ServeOptions {
     pub keep_alive: bool,
     /// `wsgi.file_wrapper` may use sendfile(2).
     pub sendfile: bool,
+    /// `pre_request` / `post_request`, when the config file defines them.
+    pub hooks: Option<Arc<request_hooks::RequestHooks>>,
 }
 
 /// What happened, for the access log and for the connection loop.
@@ -98,6 +101,14 @@ fn call_app(
             return reject_body(py, head, transport, body, err);
         }
     }
+    let hook_req = match &opts.hooks {
+        Some(hooks) => {
+            let req = hooks.request_object(py, head)?;
+            hooks.pre_request(py, &req);
+            Some(req)
+        }
+        None => None,
+    };
     let input = Bound::new(py, WsgiInput::new(body.clone()))?;
     let start_response = Bound::new(py, StartResponse::new(writer.clone()))?;
     let mut environ_for_log = None;
@@ -113,6 +124,10 @@ fn call_app(
         .and_then(|()| lock_writer(writer)?.finish(py));
 
     let mut writer = lock_writer(writer)?;
+    if let (Some(hooks), Some(req)) = (&opts.hooks, &hook_req) {
+        let code = if result.is_err() && !writer.headers_sent() { 500 } else { writer.code() };
+        hooks.post_request(py, req, environ_for_log.as_ref(), code, writer.headers(), writer.body_sent());
+    }
     if let Err(err) = result {
         if is_fatal(py, &err) {
             return Err(err);

@@ -1,0 +1,383 @@
+//! What the gthread worker's threads pass to each other: complete request heads go from the I/O
+//! thread to the pool ([`JobQueue`]), connections come back when their response is done
+//! ([`BackChannel`]), and the main thread tells both to stop ([`Shared`]).
+//!
+//! A connection is owned by exactly one thread at a time: the I/O thread while it waits for a
+//! head, a pool thread from the moment its head is queued until the connection comes back or is
+//! closed. That is what keeps pipelined responses in order without any per-request locking.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard};
+
+use pyo3::PyErr;
+use socket2::Socket;
+
+use crate::http::RequestHead;
+use crate::wsgi::environ::Peer;
+
+/// A client connection in flight between threads.
+pub struct Conn {
+    /// Its slot in the I/O thread's table (also its mio token).
+    pub token: usize,
+    /// The socket, non-blocking, registered with the I/O thread's poller for its whole life.
+    pub sock: Socket,
+    /// The client's address.
+    pub peer: Peer,
+}
+
+/// A request ready for the app.
+pub struct Job {
+    /// The connection it came on.
+    pub conn: Conn,
+    /// The parsed head.
+    pub head: Box<RequestHead>,
+    /// Bytes received after the head (body, or the next pipelined request).
+    pub already: Vec<u8>,
+}
+
+/// What a pool thread tells the I/O thread when it is done with a connection.
+pub enum Back {
+    /// Wait for the next request; `leftover` holds bytes of it already received.
+    KeepAlive {
+        /// The connection.
+        conn: Conn,
+        /// Received bytes that belong to the next request.
+        leftover: Vec<u8>,
+    },
+    /// The response is sent but the client may still be sending a body nobody read: close
+    /// gently (see [`crate::worker::conn::linger_close`]).
+    Linger(Conn),
+    /// The pool thread closed the socket; free the slot.
+    Closed(usize),
+}
+
+impl Back {
+    /// The connection's token.
+    pub fn token(&self) -> usize {
+        match self {
+            Back::KeepAlive { conn, .. } | Back::Linger(conn) => conn.token,
+            Back::Closed(token) => *token,
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding one of these locks leaves plain data behind, still consistent.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+struct QueueState {
+    jobs: VecDeque<Job>,
+    /// Threads waiting in `wait_pop`.
+    sleeping: usize,
+    /// Of those, how many were already woken for a job and not yet running.
+    woken: usize,
+    closed: bool,
+}
+
+/// Requests waiting for a pool thread.
+pub struct JobQueue {
+    state: Mutex<QueueState>,
+    ready: Condvar,
+}
+
+impl JobQueue {
+    /// An empty queue.
+    pub fn new() -> Self {
+        let state = QueueState { jobs: VecDeque::with_capacity(64), sleeping: 0, woken: 0, closed: false };
+        JobQueue { state: Mutex::new(state), ready: Condvar::new() }
+    }
+
+    /// Queue a request and wake a sleeping thread for it, unless enough were woken already.
+    pub fn push(&self, job: Job) {
+        let mut state = lock(&self.state);
+        state.jobs.push_back(job);
+        let wake = state.sleeping > state.woken;
+        if wake {
+            state.woken += 1;
+        }
+        drop(state);
+        if wake {
+            self.ready.notify_one();
+        }
+    }
+
+    /// Take a request without waiting (a thread that just finished one tries this while it still
+    /// holds the GIL, so that a busy worker does not pass the GIL around between requests).
+    pub fn try_pop(&self) -> Option<Job> {
+        lock(&self.state).jobs.pop_front()
+    }
+
+    /// Wait for a request (call with the GIL released). `None` once the queue is closed.
+    pub fn wait_pop(&self) -> Option<Job> {
+        let mut state = lock(&self.state);
+        loop {
+            if let Some(job) = state.jobs.pop_front() {
+                return Some(job);
+            }
+            if state.closed {
+                return None;
+            }
+            state.sleeping += 1;
+            state = self.ready.wait(state).unwrap_or_else(|p| p.into_inner());
+            state.sleeping -= 1;
+            state.woken = state.woken.saturating_sub(1);
+        }
+    }
+
+    /// Requests waiting.
+    pub fn len(&self) -> usize {
+        lock(&self.state).jobs.len()
+    }
+
+    /// Whether no request is waiting.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Wake every waiting thread and let them return `None` once the queue is empty.
+    pub fn close(&self) {
+        lock(&self.state).closed = true;
+        self.ready.notify_all();
+    }
+}
+
+impl Default for JobQueue {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+struct BackState {
+    items: Vec<Back>,
+    /// `wanted[token]`: the socket became readable while a pool thread owned it, so the I/O
+    /// thread must be woken as soon as it comes back.
+    wanted: Vec<bool>,
+}
+
+/// Connections handed back to the I/O thread.
+///
+/// Handing back is lazy: after a response the client needs a while to send its next request,
+/// and the readiness event of that request wakes the I/O thread anyway, which then takes the
+/// connection back (see [`BackChannel::event_while_busy`]). Waking it right away would cost a
+/// system call and a context switch per request for nothing. The I/O thread is woken (through a
+/// [`mio::Waker`]) only when it is already waiting for that connection, or when asked to.
+pub struct BackChannel {
+    state: Mutex<BackState>,
+    waker: mio::Waker,
+    /// The waker was fired and the I/O thread has not drained since: pushing more needs no
+    /// second wake-up system call.
+    armed: AtomicBool,
+}
+
+impl BackChannel {
+    /// A channel for tokens below `max_tokens` that wakes the poller of `waker`.
+    pub fn new(waker: mio::Waker, max_tokens: usize) -> Self {
+        let state = BackState { items: Vec::with_capacity(64), wanted: vec![false; max_tokens] };
+        BackChannel { state: Mutex::new(state), waker, armed: AtomicBool::new(false) }
+    }
+
+    /// Hand a connection back; wake the I/O thread if `urgent` or if it is waiting for it.
+    pub fn push(&self, back: Back, urgent: bool) {
+        let token = back.token();
+        let mut state = lock(&self.state);
+        state.items.push(back);
+        let wanted = state.wanted.get_mut(token).map(std::mem::take).unwrap_or(false);
+        drop(state);
+        if urgent || wanted {
+            self.wake();
+        }
+    }
+
+    /// Make the I/O thread look at the channel and the shared flags.
+    pub fn wake(&self) {
+        if !self.armed.swap(true, Ordering::SeqCst) {
+            if let Err(e) = self.waker.wake() {
+                crate::error!("Cannot wake the I/O thread: {e}");
+            }
+        }
+    }
+
+    /// Move everything handed back into `out` (the I/O thread, on every turn of its loop).
+    pub fn drain_into(&self, out: &mut Vec<Back>) {
+        // Disarm first: a push after this point fires the waker again, a push before it is
+        // already in `items`.
+        self.armed.store(false, Ordering::SeqCst);
+        let mut state = lock(&self.state);
+        out.append(&mut state.items);
+    }
+
+    /// The I/O thread saw `token` become readable while a pool thread owned it: take back what
+    /// was handed back (the connection may be among it), and if it is not, ask to be woken when
+    /// it comes. Under one lock with [`BackChannel::push`], so that no return is missed.
+    pub fn event_while_busy(&self, token: usize, out: &mut Vec<Back>) {
+        self.armed.store(false, Ordering::SeqCst);
+        let mut state = lock(&self.state);
+        let returned = state.items.iter().any(|b| b.token() == token);
+        out.append(&mut state.items);
+        if let Some(w) = state.wanted.get_mut(token) {
+            *w = !returned;
+        }
+    }
+}
+
+/// The state every thread of a gthread worker sees.
+pub struct Shared {
+    /// Requests for the pool.
+    pub jobs: JobQueue,
+    /// Connections for the I/O thread.
+    pub back: BackChannel,
+    stopping: AtomicBool,
+    paused: AtomicBool,
+    io_done: AtomicBool,
+    fatal: Mutex<Option<PyErr>>,
+}
+
+impl Shared {
+    /// The shared state around a waker of the I/O thread's poller, for at most `max_tokens`
+    /// connections.
+    pub fn new(waker: mio::Waker, max_tokens: usize) -> Self {
+        Shared {
+            jobs: JobQueue::new(),
+            back: BackChannel::new(waker, max_tokens),
+            stopping: AtomicBool::new(false),
+            paused: AtomicBool::new(false),
+            io_done: AtomicBool::new(false),
+            fatal: Mutex::new(None),
+        }
+    }
+
+    /// Begin a graceful stop: no more accepting, no more keep-alive.
+    pub fn stop(&self) {
+        if !self.stopping.swap(true, Ordering::SeqCst) {
+            self.back.wake();
+        }
+    }
+
+    /// Whether a graceful stop has begun.
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::Relaxed)
+    }
+
+    /// The I/O thread stopped accepting at `--worker-connections` (a closed connection must
+    /// be reported at once then).
+    pub fn set_paused(&self, paused: bool) {
+        self.paused.store(paused, Ordering::Relaxed);
+    }
+
+    /// Whether a connection that closes must wake the I/O thread: while it waits for free
+    /// slots to accept again, or to finish a graceful stop.
+    pub fn closing_is_urgent(&self) -> bool {
+        self.paused.load(Ordering::Relaxed) || self.stopping.load(Ordering::Relaxed)
+    }
+
+    /// The I/O thread has closed every connection and exited.
+    pub fn set_io_done(&self) {
+        self.io_done.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether the I/O thread has exited.
+    pub fn io_done(&self) -> bool {
+        self.io_done.load(Ordering::SeqCst)
+    }
+
+    /// A pool thread caught `SystemExit` or `KeyboardInterrupt` from the app: the main thread
+    /// re-raises it and the worker exits, as gunicorn's gthread worker does.
+    pub fn set_fatal(&self, err: PyErr) {
+        let mut fatal = lock(&self.fatal);
+        if fatal.is_none() {
+            *fatal = Some(err);
+        }
+    }
+
+    /// The error that must end the worker, if any.
+    pub fn take_fatal(&self) -> Option<PyErr> {
+        lock(&self.fatal).take()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    fn job(token: usize) -> Job {
+        let (a, _b) = std::os::unix::net::UnixStream::pair().expect("socketpair");
+        let head = crate::http::parse_request_head(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", &crate::http::Limits::default())
+            .expect("valid")
+            .expect("complete");
+        Job {
+            conn: Conn { token, sock: Socket::from(std::os::fd::OwnedFd::from(a)), peer: Peer::Unix },
+            head: Box::new(head),
+            already: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn queue_is_fifo_and_wakes_sleepers() {
+        let q = Arc::new(JobQueue::new());
+        let q2 = q.clone();
+        let waiter = std::thread::spawn(move || q2.wait_pop().map(|j| j.conn.token));
+        std::thread::sleep(Duration::from_millis(20));
+        q.push(job(7));
+        assert_eq!(waiter.join().expect("join"), Some(7));
+        q.push(job(1));
+        q.push(job(2));
+        assert_eq!(q.len(), 2);
+        assert_eq!(q.try_pop().map(|j| j.conn.token), Some(1));
+        assert_eq!(q.wait_pop().map(|j| j.conn.token), Some(2));
+        assert!(q.try_pop().is_none());
+    }
+
+    #[test]
+    fn closing_releases_waiters() {
+        let q = Arc::new(JobQueue::new());
+        let waiters: Vec<_> = (0..3)
+            .map(|_| {
+                let q = q.clone();
+                std::thread::spawn(move || q.wait_pop().is_none())
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(20));
+        q.close();
+        for w in waiters {
+            assert!(w.join().expect("join"));
+        }
+    }
+
+    #[test]
+    fn back_channel_wakes_the_poller_once_per_drain() {
+        let mut poll = mio::Poll::new().expect("poll");
+        let waker = mio::Waker::new(poll.registry(), mio::Token(1)).expect("waker");
+        let back = BackChannel::new(waker, 8);
+        let mut events = mio::Events::with_capacity(8);
+        let short = Some(Duration::from_millis(20));
+        // Lazy: nobody is waiting for these.
+        back.push(Back::Closed(3), false);
+        poll.poll(&mut events, short).expect("poll");
+        assert_eq!(events.iter().count(), 0);
+        // Urgent ones wake once until drained.
+        back.push(Back::Closed(4), true);
+        back.push(Back::Closed(5), true);
+        poll.poll(&mut events, Some(Duration::from_secs(1))).expect("poll");
+        assert_eq!(events.iter().count(), 1);
+        let mut out = Vec::new();
+        back.drain_into(&mut out);
+        assert_eq!(out.iter().map(Back::token).collect::<Vec<_>>(), vec![3, 4, 5]);
+        // Waiting for 6: its return wakes the poller.
+        out.clear();
+        back.event_while_busy(6, &mut out);
+        assert!(out.is_empty());
+        back.push(Back::Closed(6), false);
+        poll.poll(&mut events, Some(Duration::from_secs(1))).expect("poll");
+        assert_eq!(events.iter().count(), 1);
+        // Already back: taken at once, and nobody waits for it any more.
+        back.event_while_busy(6, &mut out);
+        assert_eq!(out.len(), 1);
+        back.push(Back::Closed(6), false);
+        poll.poll(&mut events, short).expect("poll");
+        assert_eq!(events.iter().count(), 0);
+    }
+}
