@@ -305,9 +305,10 @@ mod tests {
 
     fn job(token: usize) -> Job {
         let (a, _b) = std::os::unix::net::UnixStream::pair().expect("socketpair");
-        let head = crate::http::parse_request_head(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", &crate::http::Limits::default())
-            .expect("valid")
-            .expect("complete");
+        let head =
+            crate::http::parse_request_head(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", &crate::http::Limits::default())
+                .expect("valid")
+                .expect("complete");
         Job {
             conn: Conn { token, sock: Socket::from(std::os::fd::OwnedFd::from(a)), peer: Peer::Unix },
             head: Box::new(head),

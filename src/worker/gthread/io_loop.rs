@@ -176,7 +176,8 @@ impl IoLoop {
                     let deadline = now + self.settings.head_timeout;
                     let reading = Reading { sock, peer, buf: Vec::new(), deadline, started: true };
                     let token = self.table.insert(Entry::Reading(reading));
-                    if let Err(e) = self.poll.registry().register(&mut SourceFd(&fd), Token(token), Interest::READABLE) {
+                    if let Err(e) = self.poll.registry().register(&mut SourceFd(&fd), Token(token), Interest::READABLE)
+                    {
                         crate::error!("Cannot watch a new connection: {e}");
                         self.table.remove(token);
                     }

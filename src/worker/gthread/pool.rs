@@ -89,6 +89,10 @@ fn serve_connection(py: Python<'_>, ctx: &PoolContext, index: usize, job: Job) {
         let result = serve(py, app, &ctx.state.conn.info, opts, &head, already, transport.clone(), &peer);
         ctx.watchdog.end(index);
         ctx.state.count_requests(1);
+        if !ctx.state.is_alive() {
+            // Past --max-requests: stop accepting now, not at the main thread's next tick.
+            ctx.shared.stop();
+        }
         let outcome = match result {
             Ok(outcome) => outcome,
             Err(err) => {

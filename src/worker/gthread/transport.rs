@@ -102,7 +102,9 @@ impl ConnTransport {
     fn wait(&self, py: Python<'_>, flags: PollFlags, timeout: Option<Duration>) -> PyResult<()> {
         let ms = match timeout {
             None => PollTimeout::NONE,
-            Some(t) => PollTimeout::try_from(t.as_millis().clamp(1, i32::MAX as u128) as i32).unwrap_or(PollTimeout::MAX),
+            Some(t) => {
+                PollTimeout::try_from(t.as_millis().clamp(1, i32::MAX as u128) as i32).unwrap_or(PollTimeout::MAX)
+            }
         };
         let fd = self.sock.as_fd();
         loop {
@@ -125,7 +127,9 @@ impl Transport for ConnTransport {
         loop {
             match (&self.sock).read(buf) {
                 Ok(n) => return Ok(n),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.wait(py, PollFlags::POLLIN, self.recv_timeout)?,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.wait(py, PollFlags::POLLIN, self.recv_timeout)?
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => py.check_signals()?,
                 Err(e) => return Err(e.into()),
             }
@@ -153,7 +157,9 @@ impl Transport for ConnTransport {
             match (&self.sock).write_vectored(rest) {
                 Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero).into()),
                 Ok(n) => IoSlice::advance_slices(&mut rest, n),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.wait(py, PollFlags::POLLOUT, self.send_timeout)?,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.wait(py, PollFlags::POLLOUT, self.send_timeout)?
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => py.check_signals()?,
                 Err(e) => return Err(e.into()),
             }
