@@ -13,11 +13,21 @@ pub struct AppLoadError {
     pub message: String,
     /// The Python traceback of the underlying exception, if any.
     pub traceback: Option<String>,
+    /// The import was interrupted by `SystemExit` (a quick-stop signal during boot): not an app
+    /// error, the worker just exits with this code.
+    pub exit_code: Option<i32>,
 }
 
 impl AppLoadError {
     fn plain(message: String) -> AppLoadError {
-        AppLoadError { message, traceback: None }
+        AppLoadError { message, traceback: None, exit_code: None }
+    }
+
+    fn from_python(py: Python<'_>, message: String, err: &PyErr) -> AppLoadError {
+        let exit_code = err.is_instance_of::<pyo3::exceptions::PySystemExit>(py).then(|| {
+            err.value(py).getattr("code").ok().and_then(|c| c.extract::<i32>().ok()).unwrap_or(0)
+        });
+        AppLoadError { message, traceback: Some(format_traceback(py, err)), exit_code }
     }
 }
 
@@ -40,7 +50,7 @@ pub fn load_app(py: Python<'_>, spec: &str) -> Result<Py<PyAny>, AppLoadError> {
         } else {
             format!("Failed to import module '{module_name}': {}", exception_line(py, &err))
         };
-        AppLoadError { message, traceback: Some(format_traceback(py, &err)) }
+        AppLoadError::from_python(py, message, &err)
     })?;
 
     let (path, call) = parse_expression(py, expr).map_err(|why| {
@@ -57,9 +67,10 @@ pub fn load_app(py: Python<'_>, spec: &str) -> Result<Py<PyAny>, AppLoadError> {
         };
     }
     if let Some((args, kwargs)) = call {
-        obj = obj.call(args.bind(py), Some(kwargs.bind(py))).map_err(|err| AppLoadError {
-            message: format!("Error while calling factory '{path}' in '{module_name}': {}", exception_line(py, &err)),
-            traceback: Some(format_traceback(py, &err)),
+        obj = obj.call(args.bind(py), Some(kwargs.bind(py))).map_err(|err| {
+            let message =
+                format!("Error while calling factory '{path}' in '{module_name}': {}", exception_line(py, &err));
+            AppLoadError::from_python(py, message, &err)
         })?;
     }
     if obj.is_none() {

@@ -150,10 +150,12 @@ def test_hup_under_load_replaces_workers_and_loads_new_code(start_server, tmp_pa
         "    start_response('200 OK', [('Content-Length', '2'), ('X-Pid', str(os.getpid()))])\n"
         "    return [body]\n"
     )
-    srv = start_server("versioned:app", "-w", "2", chdir=appdir)
+    log = tmp_path / "hooks.log"
+    conf = APPS_DIR / "hooks_conf.py"
+    srv = start_server("versioned:app", "-w", "2", "-c", str(conf), chdir=appdir, env={"HOOK_LOG": str(log)})
     old = set(srv.wait_workers(2))
-    with Load(srv.address, path="/", clients=8, seconds=6.0) as load:
-        time.sleep(1.5)
+    with Load(srv.address, path="/", clients=32, seconds=10.0) as load:
+        time.sleep(3.0)
         app_file.write_text(app_file.read_text().replace("b'v1'", "b'v2'"))
         hup_at = time.monotonic()
         srv.signal(signal.SIGHUP)
@@ -164,11 +166,14 @@ def test_hup_under_load_replaces_workers_and_loads_new_code(start_server, tmp_pa
     late = [body for at, body, _ in load.bodies if at > hup_at + 2.0]
     assert late and set(late) == {b"v2"}, "new workers import the changed code"
     srv.wait_for_log(r"Handling signal: hup")
+    assert ["on_reload", str(srv.pid)] in hook_lines(log)
 
 
 def test_usr2_then_term_old_master_under_load(start_server, tmp_path):
     pidfile = tmp_path / "master.pid"
-    srv = start_server(APP, "-w", "2", "--pid", str(pidfile))
+    log = tmp_path / "hooks.log"
+    conf = APPS_DIR / "hooks_conf.py"
+    srv = start_server(APP, "-w", "2", "--pid", str(pidfile), "-c", str(conf), env={"HOOK_LOG": str(log)})
     wait_until(lambda: pidfile.exists(), 5, "the pidfile")
     assert int(pidfile.read_text()) == srv.pid
     old_workers = set(srv.wait_workers(2))
@@ -187,6 +192,7 @@ def test_usr2_then_term_old_master_under_load(start_server, tmp_path):
         served_by = {pid for _, _, pid in load.bodies}
         assert {str(p) for p in old_workers} & served_by and set(map(str, child_pids(new_master))) & served_by
         wait_until(lambda: pidfile.exists() and not second.exists(), 10, "the pidfile renamed on promotion")
+        assert any(line[0] == "pre_exec" and line[2] == str(srv.pid) for line in hook_lines(log))
         assert int(pidfile.read_text()) == new_master
         conn = http.client.HTTPConnection(*srv.address, timeout=10)
         conn.request("GET", "/pid")
@@ -251,12 +257,14 @@ def test_systemd_socket_activation_and_ready_notification(tmp_path):
         f"os.environ['NOTIFY_SOCKET'] = {notify_path!r}\n"
         "os.execv(sys.executable, [sys.executable, '-m', 'rgunicorn', '--chdir', sys.argv[1], sys.argv[2]])\n"
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-c", launcher, str(APPS_DIR), APP],
-        pass_fds=(listener.fileno(),),
-        start_new_session=True,
-        stderr=subprocess.PIPE,
-    )
+    errlog = tmp_path / "server-stderr.log"
+    with open(errlog, "wb") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", launcher, str(APPS_DIR), APP],
+            pass_fds=(listener.fileno(),),
+            start_new_session=True,
+            stderr=err,
+        )
     listener.close()
     try:
         message = notify.recv(1024).decode()
@@ -268,6 +276,8 @@ def test_systemd_socket_activation_and_ready_notification(tmp_path):
         os.killpg(proc.pid, signal.SIGTERM)
         try:
             proc.wait(10)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("the server did not stop on TERM:\n" + errlog.read_text()[-3000:]) from None
         finally:
             try:
                 os.killpg(proc.pid, signal.SIGKILL)
@@ -275,28 +285,56 @@ def test_systemd_socket_activation_and_ready_notification(tmp_path):
                 pass
             proc.wait(5)
             notify.close()
-    assert proc.returncode == 0, proc.stderr.read().decode()[-2000:]
+    assert proc.returncode == 0, errlog.read_text()[-3000:]
 
 
 def test_worker_stuck_in_c_code_is_explained_and_replaced(start_server, tmp_path):
+    # A C function that never returns, called through ctypes.PyDLL, which keeps the GIL: Python
+    # signal handlers can never run, only faulthandler's C-level dump can say where it hung.
     appdir = tmp_path / "app"
     appdir.mkdir()
+    (appdir / "spin.c").write_text("void spin_forever(void) { for (volatile unsigned long i = 0;; i++) {} }\n")
+    subprocess.run(["cc", "-shared", "-fPIC", "-O0", "-o", str(appdir / "libspin.so"), str(appdir / "spin.c")], check=True)
     (appdir / "spin.py").write_text(
-        "import re\n"
-        "def catastrophic_regex_holding_the_gil():\n"
-        "    return re.match(r'(a+)+$', 'a' * 64 + 'b')\n"
+        "import ctypes, os\n"
+        "LIB = ctypes.PyDLL(os.path.join(os.path.dirname(__file__), 'libspin.so'))\n"
+        "def c_extension_holding_the_gil():\n"
+        "    LIB.spin_forever()\n"
         "def app(environ, start_response):\n"
         "    if environ['PATH_INFO'] == '/spin':\n"
-        "        catastrophic_regex_holding_the_gil()\n"
+        "        c_extension_holding_the_gil()\n"
         "    start_response('200 OK', [('Content-Length', '2')])\n"
         "    return [b'ok']\n"
     )
-    srv = start_server("spin:app", "-t", "2", chdir=appdir)
+    log = tmp_path / "hooks.log"
+    conf = APPS_DIR / "hooks_conf.py"
+    srv = start_server("spin:app", "-t", "2", "-c", str(conf), chdir=appdir, env={"HOOK_LOG": str(log)})
     (worker,) = srv.wait_workers(1)
     sock = socket.create_connection(srv.address, timeout=15)
     sock.sendall(b"GET /spin HTTP/1.1\r\nHost: h\r\n\r\n")
     srv.wait_for_log(rf"WORKER TIMEOUT \(pid:{worker}\)", deadline=15)
-    srv.wait_for_log(r"in catastrophic_regex_holding_the_gil", deadline=10)
+    srv.wait_for_log(r"in c_extension_holding_the_gil", deadline=10)
     srv.wait_workers(1, exclude=[worker], deadline=10)
     sock.close()
     assert srv.get("/").status == 200
+    # Python could not run the ABRT handler: the worker was SIGKILLed, and worker_abort never ran.
+    assert f"Worker (pid:{worker}) was sent SIGKILL" in srv.log()
+    assert not [line for line in hook_lines(log) if line[0] == "worker_abort"]
+
+
+def test_sleeping_worker_runs_worker_abort_and_int_runs_worker_int(start_server, tmp_path):
+    log = tmp_path / "hooks.log"
+    conf = APPS_DIR / "hooks_conf.py"
+    srv = start_server(APP, "-t", "2", "-c", str(conf), env={"HOOK_LOG": str(log)})
+    (worker,) = srv.wait_workers(1)
+    sock = socket.create_connection(srv.address, timeout=15)
+    sock.sendall(b"GET /sleep?s=10 HTTP/1.1\r\nHost: h\r\n\r\n")
+    srv.wait_for_log(rf"WORKER TIMEOUT \(pid:{worker}\)", deadline=15)
+    srv.wait_for_log(r"in sleepy_handler_for_timeout_test", deadline=10)
+    (second,) = srv.wait_workers(1, exclude=[worker], deadline=10)
+    sock.close()
+    assert ["worker_abort", str(worker), str(worker)] in hook_lines(log)
+    assert srv.get("/pid").header("x-pid") == str(second), "the replacement has booted and serves"
+    os.kill(second, signal.SIGINT)
+    srv.wait_workers(1, exclude=[worker, second], deadline=10)
+    assert ["worker_int", str(second), str(second)] in hook_lines(log)

@@ -453,6 +453,7 @@ impl Arbiter {
         // os.fork() runs CPython's and libraries' at-fork handlers, which a bare fork(2) would skip.
         let pid: i32 = py.import("os")?.call_method0("fork")?.extract()?;
         if pid == 0 {
+            self.signals.forget_in_child();
             object.get().set_pid(std::process::id());
             set_proc_title(py, &format!("worker [{}]", proc_name(&self.cfg)));
             self.call_hook(py, "post_fork", (object.clone_ref(py),));

@@ -63,6 +63,27 @@ impl SignalQueue {
         out
     }
 
+    /// In a freshly forked worker: stop feeding the master's queue. The inherited handlers would
+    /// write into the master's pipe, so an INT sent to a booting worker would stop the master.
+    /// Until the worker installs its own handlers, stop signals act by default (a booting worker
+    /// has no request to finish) and the master's other signals are ignored.
+    pub fn forget_in_child(&self) {
+        for &sig in MASTER_SIGNALS {
+            let action = match sig {
+                SIGTERM | SIGINT | SIGQUIT | SIGHUP | SIGCHLD => libc::SIG_DFL,
+                _ => libc::SIG_IGN,
+            };
+            // SAFETY: resetting a disposition to SIG_DFL/SIG_IGN installs no Rust code.
+            unsafe { libc::signal(sig, action) };
+        }
+        // SAFETY: these descriptors belong to this (child) process's copy of the queue, which is
+        // never used again here: the child leaves through _exit without dropping it.
+        unsafe {
+            libc::close(self.read.as_raw_fd());
+            libc::close(self.write.as_raw_fd());
+        }
+    }
+
     /// Wake the loop as if a signal had arrived (used by the master itself).
     pub fn wake(&self, sig: i32) {
         let _ = nix::unistd::write(&self.write, &[sig as u8]);

@@ -125,6 +125,7 @@ pub fn run_worker(py: Python<'_>, boot: WorkerBoot<'_>) -> i32 {
             let spec = boot.cfg.wsgi_app().unwrap_or_default();
             match load_app(py, &spec) {
                 Ok(app) => app,
+                Err(err) if err.exit_code.is_some() => return err.exit_code.unwrap_or(0),
                 Err(err) => {
                     if let Some(tb) = &err.traceback {
                         crate::error!("Exception in worker process:\n{}", tb.trim_end());

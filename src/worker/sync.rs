@@ -14,6 +14,12 @@ use crate::wsgi::environ::Peer;
 pub fn run(py: Python<'_>, state: &WorkerState, listeners: &[Listener]) -> PyResult<()> {
     let wait_ms = state.poll_interval_ms();
     while state.is_alive() {
+        // A signal that arrived outside poll() (during accept, say) did not interrupt anything:
+        // run Python's pending handlers here, or TERM and INT would wait for the next EINTR forever.
+        run_signal_handlers(py)?;
+        if !state.is_alive() {
+            break;
+        }
         state.heartbeat.notify();
         if state.parent_changed() {
             crate::info!("Parent changed, shutting down: {}", state.pid);
@@ -33,7 +39,7 @@ pub fn run(py: Python<'_>, state: &WorkerState, listeners: &[Listener]) -> PyRes
                     }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => py.check_signals()?,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => run_signal_handlers(py)?,
                 Err(e) if is_transient_accept_error(&e) => crate::debug!("accept() failed: {e}"),
                 Err(e) => {
                     crate::error!("accept() failed on {}: {e}", listener.local);
@@ -50,14 +56,7 @@ pub fn run(py: Python<'_>, state: &WorkerState, listeners: &[Listener]) -> PyRes
         });
         match waited {
             Ok(_) => {}
-            Err(nix::errno::Errno::EINTR) => {
-                if let Err(err) = py.check_signals() {
-                    if is_fatal(py, &err) {
-                        return Err(err);
-                    }
-                    crate::error!("Signal handler failed: {err}");
-                }
-            }
+            Err(nix::errno::Errno::EINTR) => run_signal_handlers(py)?,
             Err(e) => crate::error!("poll() failed: {e}"),
         }
     }
@@ -89,6 +88,18 @@ fn drain_queue(py: Python<'_>, state: &WorkerState, listeners: &[Listener]) -> P
         if !accepted {
             return Ok(());
         }
+    }
+}
+
+/// Run Python's pending signal handlers; only `SystemExit` and `KeyboardInterrupt` stop the loop.
+fn run_signal_handlers(py: Python<'_>) -> PyResult<()> {
+    match py.check_signals() {
+        Err(err) if is_fatal(py, &err) => Err(err),
+        Err(err) => {
+            crate::error!("Signal handler failed: {err}");
+            Ok(())
+        }
+        Ok(()) => Ok(()),
     }
 }
 

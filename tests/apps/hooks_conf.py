@@ -56,3 +56,15 @@ def nworkers_changed(server, new_value, old_value):
 
 def on_exit(server):
     _record("on_exit")
+
+
+def worker_int(worker):
+    _record("worker_int", worker.pid)
+
+
+def worker_abort(worker):
+    _record("worker_abort", worker.pid)
+
+
+def pre_exec(server):
+    _record("pre_exec", server.pid)
