@@ -380,13 +380,15 @@ def test_term_lets_inflight_requests_finish(start_server, tmp_path):
 
         srv.signal(signal.SIGTERM)
 
-        # The idle keep-alive connection is closed at once, the in-flight ones finish.
+        # The idle keep-alive connection is closed at once, the in-flight ones finish and say
+        # that their connection closes.
         raw, _ = rawhttp.read_until_close(idle, deadline=0.9)
         assert raw == b""
         for sock in inflight:
             raw, _ = rawhttp.read_until_close(sock, deadline=10)
             resp = rawhttp.parse_response(raw)
             assert resp.status == 200 and resp.body == b"slept"
+            assert resp.header("Connection") == "close"
         assert srv.wait_exit(10) == 0
     finally:
         idle.close()

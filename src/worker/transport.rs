@@ -21,6 +21,11 @@ pub trait Transport: Send + Sync {
     /// cannot (the caller then falls back to reads and writes); otherwise the bytes sent, which are
     /// fewer than `count` only if the file was shorter.
     fn sendfile(&self, py: Python<'_>, file: RawFd, offset: u64, count: u64) -> PyResult<Option<u64>>;
+    /// The worker began a graceful stop: a response whose head is not sent yet must announce
+    /// `Connection: close`, since the connection will not carry another request.
+    fn closing(&self) -> bool {
+        false
+    }
 }
 
 /// A kernel socket used in blocking mode with timeouts.

@@ -212,6 +212,9 @@ impl ResponseWriter {
                 self.must_close = true;
             }
         }
+        if !self.must_close && self.transport.as_ref().is_some_and(|t| t.closing()) {
+            self.must_close = true;
+        }
         let mut out = Vec::with_capacity(256);
         out.extend_from_slice(self.facts.version.as_str().as_bytes());
         out.push(b' ');

@@ -376,8 +376,16 @@ impl IoLoop {
     }
 
     /// Graceful stop: no more accepting; idle keep-alive connections close now, connections that
-    /// have sent nothing yet get a moment, and the rest finish (their responses close them).
+    /// have sent nothing yet get a moment, and the rest finish (their responses say
+    /// `Connection: close`).
     fn begin_stop(&mut self, now: Instant) {
+        // Clients already waiting in the listen queue connected before the stop: serve them
+        // rather than leave them to be reset when the last copy of the socket closes.
+        for index in 0..self.listeners.len() {
+            if self.listeners[index].registered {
+                self.accept(index, now);
+            }
+        }
         self.stopping = true;
         let _ = self.listen(false);
         self.table.remove_where(|e| matches!(e, Entry::Reading(r) if !r.started), |_, _| {});

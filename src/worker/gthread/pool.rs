@@ -84,7 +84,8 @@ fn serve_connection(py: Python<'_>, ctx: &PoolContext, index: usize, job: Job) {
     loop {
         let closing = ctx.shared.is_stopping();
         let opts = if closing { &ctx.closing } else { &ctx.opts };
-        let transport = Arc::new(ConnTransport::new(sock, ctx.recv_timeout, ctx.send_timeout));
+        let transport =
+            Arc::new(ConnTransport::new(sock, ctx.recv_timeout, ctx.send_timeout).watching(ctx.shared.clone()));
         ctx.watchdog.begin(index, &transport, &head);
         let result = serve(py, app, &ctx.state.conn.info, opts, &head, already, transport.clone(), &peer);
         ctx.watchdog.end(index);

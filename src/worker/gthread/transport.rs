@@ -18,6 +18,7 @@
 use std::io::{self, IoSlice, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
@@ -25,6 +26,7 @@ use pyo3::exceptions::{PyConnectionAbortedError, PyTimeoutError};
 use pyo3::prelude::*;
 use socket2::Socket;
 
+use super::handoff::Shared;
 use crate::http::response::simple_response;
 use crate::worker::transport::Transport;
 
@@ -41,13 +43,20 @@ pub struct ConnTransport {
     recv_timeout: Option<Duration>,
     send_timeout: Option<Duration>,
     state: AtomicU8,
+    shared: Option<Arc<Shared>>,
 }
 
 impl ConnTransport {
     /// Wrap a non-blocking socket. A wait for the client that makes no progress for the
     /// timeout of its direction fails with `TimeoutError` (`None`: wait as long as it takes).
     pub fn new(sock: Socket, recv_timeout: Option<Duration>, send_timeout: Option<Duration>) -> Self {
-        ConnTransport { sock, recv_timeout, send_timeout, state: AtomicU8::new(RUNNING) }
+        ConnTransport { sock, recv_timeout, send_timeout, state: AtomicU8::new(RUNNING), shared: None }
+    }
+
+    /// Let the response see the worker's graceful stop (see [`Transport::closing`]).
+    pub fn watching(mut self, shared: Arc<Shared>) -> Self {
+        self.shared = Some(shared);
+        self
     }
 
     /// Take the socket back for the next request on the connection.
@@ -185,6 +194,10 @@ impl Transport for ConnTransport {
             }
         }
         Ok(Some(sent))
+    }
+
+    fn closing(&self) -> bool {
+        self.shared.as_ref().is_some_and(|s| s.is_stopping())
     }
 }
 
