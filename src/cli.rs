@@ -60,6 +60,8 @@ pub fn command() -> Command {
         .override_usage("rgunicorn [OPTIONS] [APP_MODULE]")
         .disable_version_flag(true)
         .disable_help_flag(true)
+        // As argparse: a repeated option's last value wins (GUNICORN_CMD_ARGS scripts rely on it).
+        .args_override_self(true)
         .arg(Arg::new("help").short('h').long("help").action(ArgAction::SetTrue).help("Show this help and exit."))
         .arg(
             Arg::new("version")
@@ -165,6 +167,12 @@ mod tests {
             assert!(!err.to_string().contains('\n'), "{err}");
             assert!(!err.to_string().starts_with("error:"), "{err}");
         }
+    }
+
+    #[test]
+    fn last_repeated_value_wins() {
+        let parsed = parse_args(&args(&["-w", "2", "-w", "5", "--preload", "--preload", "x"])).expect("parses");
+        assert_eq!(parsed.text("workers"), Some("5"));
     }
 
     #[test]

@@ -102,13 +102,31 @@ fn serve(py: Python<'_>, cfg: Config, hooks: config::hooks::Hooks, argv: &[Strin
         eprintln!("rgunicorn: error: No application module specified.");
         return Ok(USAGE_ERROR);
     };
-    if let Some(target) = &cfg.accesslog {
+    if let Some(host) = &cfg.statsd_host {
+        logging::statsd::configure(host, &cfg.statsd_prefix, &cfg.dogstatsd_tags)
+            .map_err(|e| (START_ERROR, format!("Cannot reach statsd at {host}: {e}")))?;
+    }
+    if cfg.capture_output {
+        logging::capture_output();
+    }
+    let python_logging = cfg.logconfig.is_some() || cfg.logconfig_json.is_some() || cfg.has_logconfig_dict() || cfg.syslog;
+    if python_logging {
+        configure_python_logging(py, &cfg, &hooks).map_err(|e| (START_ERROR, format!("Cannot configure logging: {e}")))?;
+    }
+    // With a logging configuration, gunicorn.access records flow even without --access-logfile.
+    let access_target = cfg.accesslog.clone().or_else(|| logging::python::replaces_writers().then(|| "-".to_string()));
+    if let Some(target) = &access_target {
         logging::access::configure(target, &cfg.access_log_format)
             .map_err(|e| (START_ERROR, format!("Cannot open access log {target}: {e}")))?;
     }
     if cfg.effective_worker_class() == config::WorkerClass::Gevent {
-        eprintln!("rgunicorn: error: worker class gevent is not implemented yet; use -k sync");
-        return Ok(USAGE_ERROR);
+        // As gunicorn, which imports its worker class in the master: fail once, here, not in every worker.
+        if let Err(err) = py.import("gevent") {
+            let reason = err.value(py).to_string();
+            let reason = reason.lines().next().unwrap_or_default();
+            eprintln!("rgunicorn: error: worker class gevent needs gevent ({reason}); pip install 'rgunicorn[gevent]'");
+            return Ok(USAGE_ERROR);
+        }
     }
     warn_unimplemented(&cfg, &hooks);
     prepare_python(py, &cfg).map_err(|e| (START_ERROR, format!("Cannot prepare the Python environment: {e}")))?;
@@ -141,6 +159,29 @@ fn warn_unimplemented(cfg: &Config, hooks: &config::hooks::Hooks) {
     for name in cfg.unimplemented_in_use() {
         crate::warning!("Setting '{name}' is accepted but not implemented yet: it has no effect");
     }
+}
+
+/// `--log-config`, `logconfig_dict`, `--log-config-json`, `--log-syslog` through Python's logging.
+fn configure_python_logging(py: Python<'_>, cfg: &Config, hooks: &config::hooks::Hooks) -> PyResult<()> {
+    let prefix = cfg
+        .syslog_prefix
+        .clone()
+        .unwrap_or_else(|| format!("rgunicorn.{}", cfg.proc_name.clone().or_else(|| cfg.wsgi_app()).unwrap_or_default()));
+    logging::python::configure(
+        py,
+        logging::python::PythonLogging {
+            loglevel: &cfg.loglevel,
+            logconfig: cfg.logconfig.as_deref(),
+            logconfig_dict: if cfg.has_logconfig_dict() { hooks.get(py, "logconfig_dict") } else { None },
+            logconfig_json: cfg.logconfig_json.as_deref(),
+            syslog: cfg.syslog.then_some((
+                cfg.syslog_addr.as_str(),
+                cfg.syslog_facility.as_str(),
+                prefix.as_str(),
+                !cfg.disable_redirect_access_to_syslog,
+            )),
+        },
+    )
 }
 
 /// `--daemon`: detach from the terminal as gunicorn does (fork, setsid, fork, stdio to /dev/null).

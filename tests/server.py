@@ -136,14 +136,15 @@ def child_pids(pid):
 class ServerProcess:
     """One server process. Construct through the `server` fixtures, which guarantee `stop()`."""
 
-    def __init__(self, app, args=(), env=None, workdir=None, bind=True, chdir=APPS_DIR):
+    def __init__(self, app, args=(), env=None, workdir=None, bind=True, chdir=APPS_DIR, command=None):
         self.app = app
         self.workdir = Path(workdir)
         self.log_path = self.workdir / "server-stderr.log"
         self.out_path = self.workdir / "server-stdout.log"
         self.sock = None
         self.address = None
-        cmd = server_command()
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        cmd = list(command) if command else server_command()
         pass_fds = ()
         if bind:
             self.sock = listening_socket()

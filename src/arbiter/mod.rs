@@ -417,6 +417,7 @@ impl Arbiter {
 
     /// Keep exactly `num_workers` workers: spawn the missing, retire the oldest extras.
     fn manage_workers(&mut self, py: Python<'_>) -> Option<Halt> {
+        crate::logging::statsd::workers(self.workers.len());
         while self.workers.len() < self.num_workers {
             if let Err(e) = self.spawn_worker(py) {
                 crate::error!("Cannot fork a worker: {e}");

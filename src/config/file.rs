@@ -39,7 +39,9 @@ pub fn apply_config_file(
             value: obj.repr().map(|r| r.to_string()).unwrap_or_default(),
             expected: expected.to_string(),
         })?;
-        if setting.ty == Type::Hook {
+        if matches!(setting.ty, Type::Hook | Type::Dict) {
+            // Keep the Python object itself: hooks are called, dicts (logconfig_dict) may hold
+            // values whose repr does not evaluate back.
             hooks.insert(setting.name, obj.clone().unbind());
         }
         cfg.set_value(setting.name, value)?;

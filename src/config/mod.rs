@@ -198,6 +198,28 @@ pub struct Config {
     pub gid: u32,
     /// `--initgroups`.
     pub initgroups: bool,
+    /// `--statsd-host`, if set.
+    pub statsd_host: Option<String>,
+    /// `--statsd-prefix`.
+    pub statsd_prefix: String,
+    /// `--dogstatsd-tags`.
+    pub dogstatsd_tags: String,
+    /// `--capture-output`.
+    pub capture_output: bool,
+    /// `--log-config` (a logging.config.fileConfig file).
+    pub logconfig: Option<String>,
+    /// `--log-config-json`.
+    pub logconfig_json: Option<String>,
+    /// `--log-syslog`.
+    pub syslog: bool,
+    /// `--log-syslog-to`.
+    pub syslog_addr: String,
+    /// `--log-syslog-facility`.
+    pub syslog_facility: String,
+    /// `--log-syslog-prefix`.
+    pub syslog_prefix: Option<String>,
+    /// `--disable-redirect-access-to-syslog`.
+    pub disable_redirect_access_to_syslog: bool,
     /// `--check-config`.
     pub check_config: bool,
     /// `--print-config`.
@@ -246,6 +268,17 @@ impl Config {
             uid: 0,
             gid: 0,
             initgroups: false,
+            statsd_host: None,
+            statsd_prefix: String::new(),
+            dogstatsd_tags: String::new(),
+            capture_output: false,
+            logconfig: None,
+            logconfig_json: None,
+            syslog: false,
+            syslog_addr: String::new(),
+            syslog_facility: String::new(),
+            syslog_prefix: None,
+            disable_redirect_access_to_syslog: false,
             check_config: false,
             print_config: false,
         };
@@ -342,7 +375,17 @@ impl Config {
             _ => Vec::new(),
         };
         match setting.name {
-            "bind" => self.bind = list(),
+            "bind" => {
+                let items = list();
+                for item in &items {
+                    crate::sock::BindAddr::parse(item).map_err(|why| ConfigError::BadValue {
+                        name: "bind".into(),
+                        value: item.clone(),
+                        expected: why,
+                    })?;
+                }
+                self.bind = items;
+            }
             "backlog" => self.backlog = i32::try_from(uint()?).map_err(|_| bad("an integer below 2^31"))?,
             "workers" => self.workers = positive()?,
             "worker_class" => {
@@ -429,12 +472,28 @@ impl Config {
             "user" => self.uid = u32::try_from(uint()?).map_err(|_| bad("a uid"))?,
             "group" => self.gid = u32::try_from(uint()?).map_err(|_| bad("a gid"))?,
             "initgroups" => self.initgroups = flag(),
+            "statsd_host" => self.statsd_host = text(),
+            "statsd_prefix" => self.statsd_prefix = text().unwrap_or_default(),
+            "dogstatsd_tags" => self.dogstatsd_tags = text().unwrap_or_default(),
+            "capture_output" => self.capture_output = flag(),
+            "logconfig" => self.logconfig = text(),
+            "logconfig_json" => self.logconfig_json = text(),
+            "syslog" => self.syslog = flag(),
+            "syslog_addr" => self.syslog_addr = text().unwrap_or_default(),
+            "syslog_facility" => self.syslog_facility = text().unwrap_or_default(),
+            "syslog_prefix" => self.syslog_prefix = text(),
+            "disable_redirect_access_to_syslog" => self.disable_redirect_access_to_syslog = flag(),
             "check_config" => self.check_config = flag(),
             "print_config" => self.print_config = flag(),
             "wsgi_app" => {}
             _ => {}
         }
         Ok(())
+    }
+
+    /// Whether `logconfig_dict` was set to a non-empty dict.
+    pub fn has_logconfig_dict(&self) -> bool {
+        matches!(self.values.get("logconfig_dict"), Some(Value::Dict(items)) if !items.is_empty())
     }
 
     /// `--pid FILE`, if set.

@@ -14,8 +14,11 @@ pub fn config_object(py: Python<'_>, cfg: &Config, hooks: &Hooks) -> PyResult<Py
     let attrs = PyDict::new(py);
     for setting in SETTINGS {
         let value = match cfg.get(setting.name) {
-            Some(Value::Hook(_)) => hooks.get(py, setting.name).map_or_else(|| py.None(), |h| h.unbind()),
-            Some(v) => to_python(py, v)?,
+            // The config file's own objects: callables, and dicts whose repr may not evaluate back.
+            Some(Value::Hook(_) | Value::Dict(_)) if hooks.has(setting.name) => {
+                hooks.get(py, setting.name).map_or_else(|| py.None(), Bound::unbind)
+            }
+            Some(v) => to_python(py, v).unwrap_or_else(|_| py.None()),
             None => py.None(),
         };
         attrs.set_item(setting.name, value)?;

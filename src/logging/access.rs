@@ -303,6 +303,12 @@ pub fn format() -> Option<&'static Format> {
 pub fn write(rec: &Record<'_>) {
     let Some(log) = ACCESS_LOG.get() else { return };
     let mut line = render(&log.format, rec);
+    if super::python::active() {
+        super::python::forward_access(&line);
+        if super::python::replaces_writers() {
+            return;
+        }
+    }
     line.push('\n');
     let sink = log.sink.lock().unwrap_or_else(|p| p.into_inner());
     let fd = sink.file.as_ref().map_or(libc::STDOUT_FILENO, |f| f.as_raw_fd());

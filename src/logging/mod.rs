@@ -6,6 +6,8 @@
 
 pub mod access;
 pub mod pylogger;
+pub mod python;
+pub mod statsd;
 
 use std::fmt;
 use std::fs::{File, OpenOptions};
@@ -86,11 +88,34 @@ pub fn reopen() -> std::io::Result<()> {
     Ok(())
 }
 
+static CAPTURE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `--capture-output`: point stdout and stderr at the error log file (when it is a file), so
+/// `print()` in apps lands there; USR1 redoes it after a reopen.
+pub fn capture_output() {
+    CAPTURE.store(true, Ordering::Relaxed);
+    redirect_stdio();
+}
+
+fn redirect_stdio() {
+    if !CAPTURE.load(Ordering::Relaxed) {
+        return;
+    }
+    let sink = SINK.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(file) = &sink.file {
+        for fd in [libc::STDOUT_FILENO, libc::STDERR_FILENO] {
+            // SAFETY: dup2 onto the standard descriptors of this process; `file` stays open.
+            unsafe { libc::dup2(file.as_raw_fd(), fd) };
+        }
+    }
+}
+
 /// USR1: reopen the error log and the access log, reporting failures in the (old) error log.
 pub fn reopen_all() {
     if let Err(e) = reopen() {
         crate::error!("Cannot reopen the error log: {e}");
     }
+    redirect_stdio();
     if let Err(e) = access::reopen() {
         crate::error!("Cannot reopen the access log: {e}");
     }
@@ -107,8 +132,20 @@ pub fn enabled(level: Level) -> bool {
 
 /// Write one record. Multi-line messages (tracebacks) are kept in one write.
 pub fn emit(level: Level, args: fmt::Arguments<'_>) {
+    match level {
+        Level::Warning => statsd::log_record("warning"),
+        Level::Error => statsd::log_record("error"),
+        Level::Critical => statsd::log_record("critical"),
+        Level::Debug | Level::Info => {}
+    }
     if !enabled(level) {
         return;
+    }
+    if python::active() {
+        python::forward_error(level, &args.to_string());
+        if python::replaces_writers() {
+            return;
+        }
     }
     let mut line = Vec::with_capacity(128);
     line.push(b'[');

@@ -214,6 +214,7 @@ fn log_access(
     response_headers: &[(String, String)],
     started: std::time::Instant,
 ) {
+    crate::logging::statsd::request(status, started.elapsed());
     let Some(format) = crate::logging::access::format() else { return };
     let mut environ_values = Vec::new();
     if let Some(env) = environ {
