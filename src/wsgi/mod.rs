@@ -306,6 +306,10 @@ fn as_block<'a>(item: &'a Bound<'_, PyAny>) -> PyResult<&'a [u8]> {
 
 /// PEP 3333: the server calls the iterable's `close()` whatever happened.
 fn close_iterable(iterable: &Bound<'_, PyAny>) -> PyResult<()> {
+    // A list or tuple has no close(); asking would build and throw away an AttributeError.
+    if iterable.is_exact_instance_of::<PyList>() || iterable.is_exact_instance_of::<PyTuple>() {
+        return Ok(());
+    }
     if iterable.hasattr(pyo3::intern!(iterable.py(), "close"))? {
         iterable.call_method0(pyo3::intern!(iterable.py(), "close"))?;
     }
