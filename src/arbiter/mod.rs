@@ -219,11 +219,8 @@ impl Arbiter {
                     SIGTERM => return Halt::Graceful,
                     SIGINT | SIGQUIT => return Halt::Quick,
                     SIGTTIN => self.set_num_workers(py, self.num_workers + 1),
-                    SIGTTOU => {
-                        if self.num_workers > 1 {
-                            self.set_num_workers(py, self.num_workers - 1);
-                        }
-                    }
+                    SIGTTOU if self.num_workers > 1 => self.set_num_workers(py, self.num_workers - 1),
+                    SIGTTOU => {}
                     SIGUSR1 => {
                         crate::logging::reopen_all();
                         self.kill_workers(Signal::SIGUSR1);

@@ -112,7 +112,7 @@ mod tests {
 
     #[test]
     fn duration_prints_like_python_float() {
-        assert_eq!(format!("{:?}", 12_000u128 as f64 / 1000.0), "12.0");
-        assert_eq!(format!("{:?}", 12_345u128 as f64 / 1000.0), "12.345");
+        assert_eq!(format!("{:?}", 12_000_f64 / 1000.0), "12.0");
+        assert_eq!(format!("{:?}", 12_345_f64 / 1000.0), "12.345");
     }
 }

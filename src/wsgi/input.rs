@@ -191,25 +191,16 @@ impl BodyReader {
 
     /// Up to `limit` bytes (all of the rest when `None`).
     pub fn read(&mut self, py: Python<'_>, limit: Option<usize>) -> PyResult<Vec<u8>> {
-        let mut out = Vec::new();
-        loop {
-            let want = limit.map(|l| l - out.len());
-            if want == Some(0) {
-                break;
-            }
-            if self.buffered().is_empty() && !self.fill(py)? {
-                break;
-            }
-            let avail = self.buffered();
-            let take = want.map_or(avail.len(), |w| w.min(avail.len()));
-            out.extend_from_slice(&avail[..take]);
-            self.consume(take);
-        }
-        Ok(out)
+        self.take(py, limit, false)
     }
 
     /// One line, ending with `\n` unless the body ends first or `limit` bytes were read.
     pub fn readline(&mut self, py: Python<'_>, limit: Option<usize>) -> PyResult<Vec<u8>> {
+        self.take(py, limit, true)
+    }
+
+    /// Body bytes until `limit`, the end of the body, or (with `line`) a newline, included.
+    fn take(&mut self, py: Python<'_>, limit: Option<usize>, line: bool) -> PyResult<Vec<u8>> {
         let mut out = Vec::new();
         loop {
             let want = limit.map(|l| l - out.len());
@@ -221,14 +212,13 @@ impl BodyReader {
             }
             let avail = self.buffered();
             let window = want.map_or(avail, |w| &avail[..w.min(avail.len())]);
-            if let Some(i) = memchr::memchr(b'\n', window) {
-                out.extend_from_slice(&window[..=i]);
-                self.consume(i + 1);
+            let newline = if line { memchr::memchr(b'\n', window) } else { None };
+            let n = newline.map_or(window.len(), |i| i + 1);
+            out.extend_from_slice(&window[..n]);
+            self.consume(n);
+            if newline.is_some() {
                 break;
             }
-            let n = window.len();
-            out.extend_from_slice(window);
-            self.consume(n);
         }
         Ok(out)
     }
