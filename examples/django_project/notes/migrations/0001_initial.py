@@ -4,26 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Note',
+            name="Note",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=200)),
-                ('text', models.TextField(blank=True)),
-                ('attachment', models.FileField(blank=True, upload_to='attachments/%Y/%m/')),
-                ('attachment_size', models.BigIntegerField(blank=True, editable=False, null=True)),
-                ('attachment_sha256', models.CharField(blank=True, editable=False, max_length=64)),
-                ('created', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("title", models.CharField(max_length=200)),
+                ("text", models.TextField(blank=True)),
+                ("attachment", models.FileField(blank=True, upload_to="attachments/%Y/%m/")),
+                ("attachment_size", models.BigIntegerField(blank=True, editable=False, null=True)),
+                ("attachment_sha256", models.CharField(blank=True, editable=False, max_length=64)),
+                ("created", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['-created', '-id'],
+                "ordering": ["-created", "-id"],
             },
         ),
     ]
