@@ -1,5 +1,6 @@
 """Paths, worker-class parameters and small process helpers shared by the deployment tests."""
 
+import importlib.util
 import os
 import re
 import shutil
@@ -21,11 +22,21 @@ FLASK_APP = EXAMPLES / "flask_app"
 DEPLOY = REPO / "deploy"
 DEPLOY_APPS = Path(__file__).resolve().parent
 
-# The worker classes the examples are proven under. gevent joins when its worker and the
-# gevent package are there (run.sh does not install gevent).
+
+def _importable(module):
+    return importlib.util.find_spec(module) is not None
+
+
+# The worker classes the examples are proven under; gevent's rows run where the gevent package
+# is installed (pip install rgunicorn[gevent]).
 WORKER_CLASSES = [
     pytest.param(("-k", "sync"), id="sync"),
     pytest.param(("-k", "gthread", "--threads", "4"), id="gthread"),
+    pytest.param(
+        ("-k", "gevent", "--worker-connections", "100"),
+        id="gevent",
+        marks=pytest.mark.skipif(not _importable("gevent"), reason="-k gevent needs the gevent package"),
+    ),
 ]
 
 
