@@ -122,6 +122,24 @@ def test_forwarded_proto_is_trusted_only_from_allowed_ips(site, tmp_path, allow,
         assert proxied["absolute_uri"] == (f"https://127.0.0.1:{srv.address[1]}/" if trusted else f"{base}/")
 
 
+def test_secure_scheme_headers_from_the_config_file_replace_the_defaults(site, tmp_path):
+    # A proxy that says https with its own header (here X-Scheme): the deployment's config file
+    # extends the example's and names it. As in gunicorn, the setting replaces the default headers.
+    conf = tmp_path / "gunicorn.conf.py"
+    conf.write_text(
+        "import runpy\n"
+        f"globals().update((k, v) for k, v in runpy.run_path({str(site.config)!r}).items() if not k.startswith('__'))\n"
+        "secure_scheme_headers = {'X-SCHEME': 'https'}\n"
+    )
+    srv = start_app(conf, ("-w", "1"), env=site.env(), workdir=tmp_path)
+    with running(srv):
+        base = f"http://127.0.0.1:{srv.address[1]}"
+        custom = requests.get(f"{base}/whoami", headers={"X-Scheme": "https"}, timeout=10).json()
+        assert custom["is_secure"] is True, custom
+        default = requests.get(f"{base}/whoami", headers={"X-Forwarded-Proto": "https"}, timeout=10).json()
+        assert default["is_secure"] is False, default
+
+
 @pytest.mark.skipif(UNDER_GUNICORN, reason="checks rgunicorn's bytes against gunicorn's, known")
 def test_set_cookie_header_is_written_as_gunicorn_writes_it(site, tmp_path):
     # Django's WSGI handler passes cookies as ("Set-Cookie", " csrftoken=..."): Morsel.output(header="")
