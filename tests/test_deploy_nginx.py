@@ -128,6 +128,10 @@ def test_large_upload_buffered_by_the_proxy(stack):
         assert back.status_code == 200 and hashlib.sha256(back.content).hexdigest() == digest
 
 
+needs_wrk = pytest.mark.skipif(not have("wrk"), reason="wrk is not installed (tests/run.sh installs it)")
+
+
+@needs_wrk
 def test_10000_requests_through_nginx_without_errors(stack, tmp_path):
     _, proxy = stack
     result = wrk.run(proxy.url("/healthz"), tmp_path, requests=LOAD_REQUESTS, threads=2, connections=32, duration=60)
@@ -138,6 +142,7 @@ def test_10000_requests_through_nginx_without_errors(stack, tmp_path):
     assert set(statuses) <= {"200", CLIENT_CLOSED}, sorted(set(statuses))
 
 
+@needs_wrk
 def test_hup_under_load_through_nginx_has_no_502(stack, tmp_path):
     srv, proxy = stack
     old_workers = set(srv.workers())
