@@ -131,7 +131,7 @@ def test_dockerfile_copies_files_that_exist_and_are_not_ignored():
     patterns = dockerignore_patterns()
     defined = set()
     copied = 0
-    for alias, base, body in stages(dockerfile_instructions()):
+    for alias, _base, body in stages(dockerfile_instructions()):
         for name, args in body:
             if name not in ("COPY", "ADD"):
                 continue
@@ -288,7 +288,7 @@ def nspid(pid):
 @rgunicorn_only
 @pytest.mark.skipif(not unshare_works(), reason="unshare --pid --fork --mount-proc needs root or user namespaces")
 def test_pid_1_in_a_new_pid_namespace_reaps_orphans_and_exits_0_on_term(tmp_path):
-    listener = rawhttp_listener()
+    listener = loopback_listener()
     address = listener.getsockname()
     orphan_log = tmp_path / "orphans.log"
     log_path = tmp_path / "server.log"
@@ -351,7 +351,7 @@ def test_pid_1_in_a_new_pid_namespace_reaps_orphans_and_exits_0_on_term(tmp_path
     assert "Shutting down: Master" in log
 
 
-def rawhttp_listener():
+def loopback_listener():
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     sock.listen(64)
