@@ -2,6 +2,7 @@
 //! worker class. Everything here runs in the forked child.
 
 pub mod conn;
+pub mod gevent;
 pub mod gthread;
 pub mod heartbeat;
 pub mod object;
@@ -107,6 +108,13 @@ pub fn run_worker(py: Python<'_>, boot: WorkerBoot<'_>) -> i32 {
         crate::error!("Cannot set up the worker process: {err}");
         return WORKER_BOOT_ERROR;
     }
+    // gevent must patch the standard library before the app, or anything else, imports it.
+    if boot.cfg.effective_worker_class() == WorkerClass::Gevent {
+        if let Err(err) = gevent::patch(py) {
+            crate::error!("Exception in worker process:\n{}", crate::errors::format_traceback(py, &err));
+            return WORKER_BOOT_ERROR;
+        }
+    }
     if let Err(err) = signals::install(py, &worker) {
         crate::error!("Exception in worker process:\n{}", crate::errors::format_traceback(py, &err));
         return WORKER_BOOT_ERROR;
@@ -150,10 +158,7 @@ pub fn run_worker(py: Python<'_>, boot: WorkerBoot<'_>) -> i32 {
     let result = match boot.cfg.effective_worker_class() {
         WorkerClass::Sync => sync::run(py, &state, boot.listeners),
         WorkerClass::Gthread => gthread::run(py, &state, boot.listeners, boot.cfg),
-        other => {
-            crate::error!("Worker class {} is not available yet", other.as_str());
-            return WORKER_BOOT_ERROR;
-        }
+        WorkerClass::Gevent => gevent::run(py, &state, boot.listeners, boot.cfg),
     };
     let code = match result {
         Ok(()) => 0,

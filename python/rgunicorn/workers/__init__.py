@@ -1,0 +1,1 @@
+"""Worker classes that need Python-level machinery (the gevent hub); the others are all Rust."""

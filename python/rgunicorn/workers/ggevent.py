@@ -1,0 +1,94 @@
+"""`-k gevent`: the accept loop, the greenlet pool, the heartbeat and the graceful stop.
+
+Only the orchestration lives here. Reading, parsing, the environ, the app call and writing
+happen in Rust (`src/worker/gevent/`), in each connection's greenlet, waiting on gevent io
+watchers whenever a socket is not ready. The worker process calls `patch()` right after the
+fork, before it imports the app, then `run(server)` with a `GeventServer`.
+"""
+
+import os
+import time
+
+# After accept() fails for lack of descriptors or memory, wait this long before trying again
+# (the listener stays readable, so trying at once would spin).
+ACCEPT_BACKOFF = 0.1
+
+
+def patch():
+    """Monkey-patch the standard library (as gunicorn's gevent worker does), then give the hub
+    a fresh start in this forked process."""
+    from gevent import monkey
+
+    monkey.patch_all()
+
+    from gevent import hub
+
+    hub.reinit()
+
+
+def run(server):
+    """Serve until the worker is told to stop, then stop as gunicorn's gevent worker does."""
+    import gevent
+    from gevent.pool import Pool
+
+    pool = Pool(server.worker_connections)
+    acceptors = [gevent.spawn(_accept_loop, server, index, pool) for index in range(server.listener_count)]
+    # The heartbeat: beaten only when this greenlet gets to run, so a greenlet that blocks the hub
+    # silences it and the master kills the worker (after dumping its stack) at --timeout.
+    while server.alive:
+        server.notify()
+        if server.parent_changed():
+            return
+        gevent.sleep(server.tick)
+
+    gevent.killall(acceptors)
+    server.close_idle()
+    if server.graceful and not server.parent_changed():
+        _drain_backlog(server, pool)
+    deadline = time.monotonic() + server.graceful_timeout
+    while len(pool):
+        server.notify()
+        left = deadline - time.monotonic()
+        if left <= 0:
+            server.log.warning("Worker graceful timeout (pid:%s)", os.getpid())
+            return
+        pool.join(timeout=min(server.tick, left))
+
+
+def _accept_loop(server, index, pool):
+    """Accept on one listener while the pool has room; each connection gets its own greenlet."""
+    from gevent import get_hub, sleep
+    from gevent.socket import wait
+
+    watcher = get_hub().loop.io(server.listener_fileno(index), 1)
+    try:
+        while True:
+            pool.wait_available()
+            for _ in range(server.max_accept):
+                try:
+                    conn = server.accept(index)
+                except OSError:
+                    sleep(ACCEPT_BACKOFF)
+                    break
+                if conn is None:
+                    break
+                pool.spawn(server.handle, conn)
+                if pool.full():
+                    break
+            wait(watcher)
+    finally:
+        watcher.close()
+
+
+def _drain_backlog(server, pool):
+    """After TERM: serve the clients that connected before the stop and are still waiting in the
+    listen queue, rather than let them be reset when the listeners close."""
+    for index in range(server.listener_count):
+        while not pool.full():
+            try:
+                conn = server.accept(index)
+            except OSError:
+                break
+            if conn is None:
+                break
+            pool.spawn(server.handle, conn)

@@ -1,0 +1,398 @@
+"""`-k gevent`: monkey-patching before the app, concurrency on one worker, a slow upstream,
+keep-alive and pipelining, bodies, files, backpressure, --worker-connections, the heartbeat
+from a greenlet, graceful and quick stops, and the error when gevent is missing."""
+
+import http.server
+import json
+import os
+import signal
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import quote
+
+import pytest
+
+import rawhttp
+from server import UNDER_GUNICORN, run_to_exit, wait_for_file
+
+pytest.importorskip("gevent")
+
+APP = "gevent_app:app"
+GEVENT = ("-k", "gevent")
+
+rgunicorn_only = pytest.mark.skipif(UNDER_GUNICORN, reason="an rgunicorn setting or behaviour beyond gunicorn")
+
+
+def get_request(target, keep_alive=True, host="t"):
+    conn = "" if keep_alive else "Connection: close\r\n"
+    return f"GET {target} HTTP/1.1\r\nHost: {host}\r\n{conn}\r\n".encode()
+
+
+def read_response(sock, buf=b"", deadline=10.0):
+    """Read exactly one framed response off a kept-alive connection; return (response, rest)."""
+    end = time.monotonic() + deadline
+    while True:
+        if b"\r\n\r\n" in buf:
+            resp = rawhttp.parse_response(buf)
+            framed = resp.chunked or resp.header("Content-Length") is not None
+            if framed and resp.complete:
+                return resp, resp.trailing
+        remaining = end - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError(f"no complete response within {deadline}s; got {buf[:300]!r}")
+        sock.settimeout(remaining)
+        data = sock.recv(65536)
+        if not data:
+            raise ConnectionError(f"closed before a complete response; got {buf[:300]!r}")
+        buf += data
+
+
+def timed_get(srv, target, deadline=10.0):
+    started = time.monotonic()
+    resp = srv.get(target, deadline=deadline)
+    return resp, time.monotonic() - started
+
+
+def wait_lines(path, count, deadline=10.0):
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        try:
+            if len(path.read_text().splitlines()) >= count:
+                return
+        except FileNotFoundError:
+            pass
+        time.sleep(0.02)
+    raise AssertionError(f"{path} did not reach {count} lines")
+
+
+@pytest.fixture
+def slow_upstream():
+    """A plain HTTP server in this process, on 127.0.0.1, that answers every GET after 1 s."""
+
+    class Slow(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            time.sleep(1.0)
+            body = b"late"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+# -- patching and environ -----------------------------------------------------------------------
+
+
+def test_patched_before_the_app_is_imported(start_server):
+    srv = start_server(APP, *GEVENT)
+    resp = srv.get("/facts")
+    assert resp.status == 200
+    facts = json.loads(resp.body)
+    assert all(facts["patched_at_import"].values()), facts
+    assert facts["socket_is_cooperative"] and facts["local_is_greenlet_local"]
+    assert "MonkeyPatchWarning" not in srv.log()
+
+
+def test_environ_says_multithread_as_gunicorn_gevent(start_server):
+    srv = start_server(APP, *GEVENT)
+    values = json.loads(srv.get("/environ").body)
+    assert values == {"wsgi.multithread": True, "wsgi.multiprocess": False, "wsgi.run_once": False}
+
+
+# -- concurrency on one worker ------------------------------------------------------------------
+
+
+def test_one_worker_serves_500_concurrent_sleeping_requests_within_2s(start_server):
+    srv = start_server(APP, *GEVENT, "-w", "1")
+
+    def one(_):
+        return rawhttp.status_of(srv.raw(get_request("/sleep?s=0.5", keep_alive=False), deadline=10))
+
+    with ThreadPoolExecutor(max_workers=500) as pool:
+        started = time.monotonic()
+        statuses = list(pool.map(one, range(500)))
+        took = time.monotonic() - started
+    assert statuses == [200] * 500
+    assert took < 2.0, f"500 requests sleeping 0.5 s took {took:.2f}s"
+    assert len(srv.workers()) == 1
+
+
+def test_a_slow_upstream_call_does_not_block_other_requests(start_server, slow_upstream):
+    srv = start_server(APP, *GEVENT, "-w", "1")
+    target = f"/upstream?url={quote(slow_upstream)}"
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        started = time.monotonic()
+        calls = [pool.submit(srv.get, target) for _ in range(10)]
+        time.sleep(0.2)
+        resp, took = timed_get(srv, "/")
+        assert resp.status == 200 and took < 0.5, f"a quick request waited {took:.2f}s behind the upstream calls"
+        assert not any(c.done() for c in calls), "the upstream calls should still be waiting"
+        bodies = [c.result(timeout=10).body for c in calls]
+        elapsed = time.monotonic() - started
+    assert bodies == [b"upstream said late"] * 10
+    assert elapsed < 3.0, f"10 upstream calls of 1 s took {elapsed:.2f}s: they did not overlap"
+
+
+def test_worker_connections_bounds_the_greenlet_pool(start_server):
+    srv = start_server(APP, *GEVENT, "-w", "1", "--worker-connections", "2")
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        started = time.monotonic()
+        statuses = list(pool.map(lambda _: srv.get("/sleep?s=0.5").status, range(4)))
+        took = time.monotonic() - started
+    assert statuses == [200] * 4
+    assert 0.95 <= took < 2.0, f"4 requests on 2 connections' worth of greenlets took {took:.2f}s"
+
+
+# -- connections, bodies, files -----------------------------------------------------------------
+
+
+def test_keep_alive_pipelining_and_idle_close(start_server):
+    srv = start_server(APP, *GEVENT, "--keep-alive", "1")
+    sock = rawhttp.connect(srv.address)
+    try:
+        rawhttp.send_all(sock, get_request("/sleep?s=0.1") + get_request("/"))
+        first, rest = read_response(sock)
+        second, rest = read_response(sock, rest)
+        assert (first.status, first.body, second.status, second.body) == (200, b"slept", 200, b"ok")
+        time.sleep(0.3)
+        rawhttp.send_all(sock, get_request("/"))
+        third, rest = read_response(sock, rest)
+        assert third.status == 200 and rest == b""
+        started = time.monotonic()
+        raw, _ = rawhttp.read_until_close(sock, deadline=5)
+        assert raw == b""
+        assert 0.7 < time.monotonic() - started < 2.5, "the idle connection closes after --keep-alive"
+    finally:
+        sock.close()
+
+
+def test_chunked_body_with_100_continue(start_server):
+    srv = start_server(APP, *GEVENT)
+    sock = rawhttp.connect(srv.address)
+    try:
+        head = b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n"
+        rawhttp.send_all(sock, head)
+        sock.settimeout(5)
+        interim = sock.recv(1024)
+        assert interim.startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
+        rawhttp.send_all(sock, b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n")
+        resp, _ = read_response(sock, interim[len(b"HTTP/1.1 100 Continue\r\n\r\n") :])
+        assert resp.status == 200 and resp.body == b"11:hello world"
+    finally:
+        sock.close()
+
+
+@pytest.mark.parametrize("sendfile", [True, False], ids=["sendfile", "no-sendfile"])
+def test_file_wrapper_larger_than_the_socket_buffers(start_server, tmp_path, sendfile):
+    data = os.urandom(16 << 20)  # more than both sockets' buffers hold
+    path = tmp_path / "blob.bin"
+    path.write_bytes(data)
+    srv = start_server(APP, *GEVENT, *(() if sendfile else ("--no-sendfile",)))
+    sock = rawhttp.connect(srv.address)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 256 * 1024)
+        rawhttp.send_all(sock, get_request(f"/file?path={quote(str(path))}", keep_alive=False))
+        time.sleep(0.3)  # the server fills the buffers and has to wait for us
+        assert srv.get("/").status == 200, "a blocked sender must not hold up the worker"
+        raw, _ = rawhttp.read_until_close(sock, deadline=20)
+    finally:
+        sock.close()
+    resp = rawhttp.parse_response(raw)
+    assert resp.status == 200 and resp.body == data
+
+
+def test_a_slow_reader_of_a_big_response_stalls_only_its_own_greenlet(start_server):
+    srv = start_server(APP, *GEVENT, "-w", "1")
+    reader = rawhttp.connect(srv.address)
+    try:
+        # Not smaller: a receive window below loopback's MSS makes TCP itself crawl.
+        reader.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 256 * 1024)
+        rawhttp.send_all(reader, get_request("/big?size=32000000", keep_alive=False))
+        time.sleep(0.3)
+        resp, took = timed_get(srv, "/")
+        assert resp.status == 200 and took < 0.5
+        raw, _ = rawhttp.read_until_close(reader, deadline=30)
+        resp = rawhttp.parse_response(raw)
+        assert resp.status == 200 and len(resp.body) == 32000000
+    finally:
+        reader.close()
+
+
+def test_streamed_response_is_chunked_and_keeps_the_connection(start_server):
+    srv = start_server(APP, *GEVENT)
+    sock = rawhttp.connect(srv.address)
+    try:
+        rawhttp.send_all(sock, get_request("/stream?n=3&pause=0.05"))
+        resp, rest = read_response(sock)
+        assert resp.chunked and resp.body == b"block 0\nblock 1\nblock 2\n"
+        rawhttp.send_all(sock, get_request("/"))
+        assert read_response(sock, rest)[0].body == b"ok"
+    finally:
+        sock.close()
+
+
+# -- heartbeat ----------------------------------------------------------------------------------
+
+
+def test_cooperative_sleep_past_timeout_does_not_kill_the_worker(start_server):
+    srv = start_server(APP, *GEVENT, "-w", "1", "-t", "2")
+    (pid,) = srv.wait_workers(1)
+    resp, took = timed_get(srv, "/sleep?s=3")
+    assert resp.status == 200 and took >= 3
+    assert srv.workers() == [pid]
+
+
+def test_a_greenlet_blocking_the_hub_past_timeout_gets_the_worker_killed(start_server):
+    srv = start_server(APP, *GEVENT, "-w", "1", "-t", "2")
+    (old,) = srv.wait_workers(1)
+    started = time.monotonic()
+    raw = srv.raw(get_request("/block?s=10", keep_alive=False), deadline=15)
+    assert time.monotonic() - started < 9, "the worker was not killed while it blocked the hub"
+    assert b"blocked" not in raw
+    srv.wait_workers(1, deadline=10, exclude=[old])
+    assert srv.get("/").status == 200
+    if not UNDER_GUNICORN:
+        srv.wait_for_log(rf"WORKER TIMEOUT \(pid:{old}\)", deadline=5)
+        # faulthandler's dump, sent by the master before the kill, names the blocking function.
+        srv.wait_for_log(r"in blocking_the_hub_for_gevent_test", deadline=5)
+
+
+# -- stopping -----------------------------------------------------------------------------------
+
+
+def test_term_lets_inflight_requests_finish_and_closes_idle_connections(start_server, tmp_path):
+    srv = start_server(APP, *GEVENT, "-w", "1")
+    marker = tmp_path / "started"
+    idle = rawhttp.connect(srv.address)
+    rawhttp.send_all(idle, get_request("/"))
+    assert read_response(idle)[0].status == 200
+    inflight = []
+    try:
+        for _ in range(6):
+            sock = rawhttp.connect(srv.address)
+            rawhttp.send_all(sock, get_request(f"/sleep?s=1&marker={quote(str(marker))}"))
+            inflight.append(sock)
+        wait_lines(marker, 6)
+
+        srv.signal(signal.SIGTERM)
+
+        raw, _ = rawhttp.read_until_close(idle, deadline=0.9)
+        assert raw == b""
+        for sock in inflight:
+            raw, _ = rawhttp.read_until_close(sock, deadline=10)
+            resp = rawhttp.parse_response(raw)
+            assert resp.status == 200 and resp.body == b"slept"
+            if not UNDER_GUNICORN:
+                assert resp.header("Connection") == "close"
+        assert srv.wait_exit(10) == 0
+    finally:
+        idle.close()
+        for sock in inflight:
+            sock.close()
+
+
+def test_term_serves_connections_accepted_before_the_stop(start_server, tmp_path):
+    srv = start_server(APP, *GEVENT, "-w", "1")
+    marker = tmp_path / "started"
+    slow = rawhttp.connect(srv.address)
+    late = rawhttp.connect(srv.address)
+    try:
+        rawhttp.send_all(slow, get_request(f"/sleep?s=1&marker={quote(str(marker))}"))
+        assert wait_for_file(marker, 5)
+        srv.signal(signal.SIGTERM)
+        time.sleep(0.2)
+        rawhttp.send_all(late, get_request("/") + get_request("/"))
+        raw, _ = rawhttp.read_until_close(late, deadline=5)
+        resp = rawhttp.parse_response(raw)
+        assert resp.status == 200
+        if not UNDER_GUNICORN:
+            assert resp.header("Connection") == "close"
+        raw, _ = rawhttp.read_until_close(slow, deadline=5)
+        assert rawhttp.parse_response(raw).status == 200
+        assert srv.wait_exit(10) == 0
+    finally:
+        slow.close()
+        late.close()
+
+
+def test_graceful_timeout_ends_requests_that_run_too_long(start_server, tmp_path):
+    srv = start_server(APP, *GEVENT, "-w", "1", "--graceful-timeout", "2")
+    marker = tmp_path / "started"
+    sock = rawhttp.connect(srv.address)
+    try:
+        rawhttp.send_all(sock, get_request(f"/sleep?s=30&marker={quote(str(marker))}"))
+        assert wait_for_file(marker, 5)
+        started = time.monotonic()
+        srv.signal(signal.SIGTERM)
+        srv.wait_exit(10)
+        assert time.monotonic() - started < 4
+        raw, _ = rawhttp.read_until_close(sock, deadline=5)
+        assert b"slept" not in raw
+        if not UNDER_GUNICORN:
+            assert "Worker graceful timeout" in srv.log()
+    finally:
+        sock.close()
+
+
+def test_int_stops_at_once(start_server, tmp_path):
+    srv = start_server(APP, *GEVENT, "-w", "1")
+    marker = tmp_path / "started"
+    sock = rawhttp.connect(srv.address)
+    try:
+        rawhttp.send_all(sock, get_request(f"/sleep?s=30&marker={quote(str(marker))}"))
+        assert wait_for_file(marker, 5)
+        started = time.monotonic()
+        srv.signal(signal.SIGINT)
+        srv.wait_exit(10)
+        assert time.monotonic() - started < 2
+    finally:
+        sock.close()
+
+
+def test_max_requests_replaces_the_worker(start_server):
+    srv = start_server(APP, *GEVENT, "-w", "1", "--max-requests", "3")
+    (old,) = srv.wait_workers(1)
+    for _ in range(3):
+        assert srv.get("/").status == 200
+    srv.wait_workers(1, exclude=[old], deadline=10)
+    assert srv.get("/").status == 200
+
+
+def test_system_exit_from_the_app_ends_the_worker(start_server):
+    srv = start_server(APP, *GEVENT, "-w", "1")
+    (old,) = srv.wait_workers(1)
+    srv.raw(get_request("/exit", keep_alive=False), deadline=10)
+    if UNDER_GUNICORN:
+        pytest.skip("gunicorn's gevent worker swallows SystemExit from the app")
+    srv.wait_workers(1, exclude=[old])
+    assert srv.get("/").status == 200
+
+
+# -- without gevent -----------------------------------------------------------------------------
+
+
+@rgunicorn_only
+def test_without_gevent_it_is_a_one_line_error(tmp_path, monkeypatch):
+    shadow = tmp_path / "shadow" / "gevent"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("raise ImportError(\"No module named 'gevent'\")\n")
+    monkeypatch.setenv("PYTHONPATH", str(shadow.parent))
+    code, out, err = run_to_exit([*GEVENT, "gevent_app:app"], cwd=tmp_path)
+    assert code == 2
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "gevent" in lines[0], err
+    assert "Traceback" not in err
