@@ -128,8 +128,8 @@ def _fmt_rps(x: float) -> str:
 
 def table(summary: dict, app: App, server_list: list[Server], connections: int) -> list[str]:
     lines = [
-        "| server | req/s | p50 ms | p99 ms | errors | RSS MiB (PSS) | CPU µs/req | × gunicorn same mode | × ceiling | req/s per round |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|---|",
+        "| server | req/s | p50 ms | p99 ms | errors | RSS MiB (PSS) | CPU µs/req | × gunicorn same mode | × ceiling | req/s per round | others' CPU |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|",
     ]
     for server in server_list:
         row = summary.get((app.key, server.key))
@@ -137,7 +137,7 @@ def table(summary: dict, app: App, server_list: list[Server], connections: int) 
             continue
         if row["status"] != "ok":
             reason = " / ".join(row["reason"].replace("|", "\\|").splitlines())[:300]
-            lines.append(f"| {server.label} | {row['status']} | {reason} |" + " |" * 7)
+            lines.append(f"| {server.label} | {row['status']} | {reason} |" + " |" * 8)
             continue
         peer = servers.gunicorn_peer(server)
         peer_row = summary.get((app.key, peer)) if peer else None
@@ -152,7 +152,7 @@ def table(summary: dict, app: App, server_list: list[Server], connections: int) 
         lines.append(
             f"| {server.label} | **{_fmt_rps(row['rps'])}** | {row['p50_ms']:.2f} | {row['p99_ms']:.1f} | {errors} "
             f"| {row['rss_mib']:.0f} ({row['pss_mib']:.0f}) | {row['cpu_us_per_req']:.0f} | {_fmt_ratio(vs_gunicorn)} "
-            f"| {_fmt_ratio(vs_ceiling)}{ceil_note} | {per_round} |"
+            f"| {_fmt_ratio(vs_ceiling)}{ceil_note} | {per_round} | {row['other_cpu_pct']:.0f}% |"
         )
     return lines
 
@@ -175,8 +175,7 @@ def write(records: list[dict], meta: dict, server_list: list[Server], app_list: 
         f"wrk runs on the same cores as the servers (`-t{args['threads']} -c{conns}`, {args['duration']} s per run, "
         f"{args['rounds']} alternating round(s); medians). Load average before: "
         f"{', '.join(f'{x:.2f}' for x in m['load_before'])}; after: {', '.join(f'{x:.2f}' for x in meta['load_after'])}. "
-        "The machine is shared: the *others* figure in raw.jsonl is the CPU share used by processes "
-        "other than the server and wrk during each run.",
+        "The machine is shared with other work: see the *others' CPU* column.",
         "",
         "Versions: " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()) + ".",
         "",
@@ -197,7 +196,8 @@ def write(records: list[dict], meta: dict, server_list: list[Server], app_list: 
         "server CPU time (user + system, all processes, from /proc) per request; the ratio to gunicorn in "
         "the same worker mode; the ratio to the ceiling: nginx with the same bytes (`nginx-close` = nginx "
         "answering `Connection: close` requests, for rows that close every connection) or, for the sleep "
-        "app, connections / 50 ms.",
+        "app, connections / 50 ms; the req/s of each round; the share of the machine's CPU that other "
+        "processes (neither the server nor wrk) used during the run, median of rounds.",
         "",
     ]
     for app in app_list:
