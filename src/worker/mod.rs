@@ -104,16 +104,17 @@ pub fn run_worker(py: Python<'_>, boot: WorkerBoot<'_>) -> i32 {
     let flags = worker.get().flags.clone();
     let pid = std::process::id();
     crate::info!("Booting worker with pid: {pid}");
-    if let Err(err) = process::become_worker(boot.cfg) {
-        crate::error!("Cannot set up the worker process: {err}");
-        return WORKER_BOOT_ERROR;
-    }
-    // gevent must patch the standard library before the app, or anything else, imports it.
+    // gevent must patch the standard library before the app, or anything else, imports it; and
+    // before -u/-g, as gunicorn, since patching imports modules the new user may not read.
     if boot.cfg.effective_worker_class() == WorkerClass::Gevent {
         if let Err(err) = gevent::patch(py) {
             crate::error!("Exception in worker process:\n{}", crate::errors::format_traceback(py, &err));
             return WORKER_BOOT_ERROR;
         }
+    }
+    if let Err(err) = process::become_worker(boot.cfg) {
+        crate::error!("Cannot set up the worker process: {err}");
+        return WORKER_BOOT_ERROR;
     }
     if let Err(err) = signals::install(py, &worker) {
         crate::error!("Exception in worker process:\n{}", crate::errors::format_traceback(py, &err));

@@ -16,14 +16,20 @@ ACCEPT_BACKOFF = 0.1
 
 def patch():
     """Monkey-patch the standard library (as gunicorn's gevent worker does), then give the hub
-    a fresh start in this forked process."""
+    a fresh start in this forked process.
+
+    This runs before the worker drops privileges (-u/-g), so it also imports what the worker
+    needs later: the new user may not be able to read the Python installation."""
     from gevent import monkey
 
     monkey.patch_all()
 
+    import gevent.pool  # noqa: F401
+    import gevent.socket  # noqa: F401
     from gevent import hub
 
     hub.reinit()
+    hub.get_hub()
 
 
 def run(server):
@@ -65,6 +71,10 @@ def _accept_loop(server, index, pool):
         while True:
             pool.wait_available()
             for _ in range(server.max_accept):
+                if not server.alive:
+                    # TERM or --max-requests: accept nothing more, even before the main greenlet
+                    # wakes up to stop us.
+                    return
                 try:
                     conn = server.accept(index)
                 except OSError:
