@@ -22,6 +22,11 @@ apt_install() {
 
 missing=()
 command -v curl >/dev/null 2>&1 || missing+=(curl)
+# The deployment tests (tests/test_deploy_*.py): nginx as the proxy, wrk as the load, openssl for
+# the proxy's test certificate.
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 if [ ! -x .venv/bin/python ] && ! "$PYTHON" -c "import ensurepip, venv" >/dev/null 2>&1; then
     missing+=("python3-venv")
 fi
@@ -35,7 +40,7 @@ fi
 VENV_PY="$PWD/.venv/bin/python"
 
 "$VENV_PY" -m pip install -q --disable-pip-version-check --upgrade pip
-"$VENV_PY" -m pip install -q --disable-pip-version-check pytest pytest-timeout requests flask gunicorn
+"$VENV_PY" -m pip install -q --disable-pip-version-check pytest pytest-timeout requests flask django gevent gunicorn
 "$VENV_PY" -m pip install -q --disable-pip-version-check .
 
 # The crate links libpython: build and run its tests against the venv's interpreter.

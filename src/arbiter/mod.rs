@@ -160,6 +160,9 @@ impl Arbiter {
     }
 
     fn start(&mut self, py: Python<'_>) -> Result<(), String> {
+        // gunicorn sets num_workers in Arbiter.setup(), so nworkers_changed fires first of all and
+        // on_starting and when_ready already see server.num_workers.
+        self.set_num_workers(py, self.cfg.workers);
         self.call_hook(py, "on_starting", ());
         if let Some(path) = self.cfg.get_pidfile() {
             let path = if self.master_pid != 0 { PathBuf::from(format!("{}.2", path.display())) } else { path };
@@ -174,7 +177,6 @@ impl Arbiter {
         crate::info!("Using worker: {}", self.cfg.effective_worker_class().as_str());
         systemd::notify("READY=1\nSTATUS=rgunicorn arbiter booted");
         self.call_hook(py, "when_ready", ());
-        self.set_num_workers(py, self.cfg.workers);
         Ok(())
     }
 

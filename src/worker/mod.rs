@@ -194,6 +194,7 @@ fn build_state(
         cfg.multiprocess(),
         cfg.effective_worker_class() != WorkerClass::Sync,
         ForwardedAllow::from_list(&cfg.forwarded_allow_ips),
+        cfg.secure_scheme_headers.clone(),
     )?;
     let keep_alive = cfg.effective_worker_class() != WorkerClass::Sync && cfg.keepalive > 0;
     // A sync worker killed by the master at `timeout` cannot wait that long for a slow client.

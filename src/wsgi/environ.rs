@@ -20,35 +20,68 @@ pub enum Peer {
     Unix,
 }
 
-/// Which front ends may set the scheme through headers (gunicorn's `forwarded_allow_ips`).
+/// Which front ends may set the scheme through headers (gunicorn's `forwarded_allow_ips`):
+/// addresses and networks (`10.0.0.0/8`), or `*`.
 #[derive(Clone, Debug)]
 pub enum ForwardedAllow {
     /// `*`: every peer.
     All,
-    /// These addresses only.
-    Ips(Vec<IpAddr>),
+    /// These networks only (an address is a network of one).
+    Networks(Vec<(IpAddr, u8)>),
 }
 
 impl ForwardedAllow {
-    /// Parse the configured list; entries that are not addresses are ignored.
+    /// Parse the configured list; entries that are neither addresses nor networks are ignored.
     pub fn from_list(items: &[String]) -> ForwardedAllow {
         if items.iter().any(|i| i == "*") {
             return ForwardedAllow::All;
         }
-        ForwardedAllow::Ips(items.iter().filter_map(|i| i.parse().ok()).collect())
+        ForwardedAllow::Networks(items.iter().filter_map(|i| parse_network(i)).collect())
     }
 
     fn trusts(&self, peer: &Peer) -> bool {
         match (self, peer) {
             (ForwardedAllow::All, _) | (_, Peer::Unix) => true,
-            (ForwardedAllow::Ips(ips), Peer::Inet(sa)) => ips.contains(&sa.ip()),
+            (ForwardedAllow::Networks(nets), Peer::Inet(sa)) => {
+                let ip = canonical(sa.ip());
+                nets.iter().any(|(net, bits)| in_network(ip, *net, *bits))
+            }
         }
     }
 }
 
-/// gunicorn's default `secure_scheme_headers`: header (upper-case) and the value meaning https.
-const SECURE_SCHEME_HEADERS: &[(&str, &str)] =
-    &[("X-FORWARDED-PROTOCOL", "ssl"), ("X-FORWARDED-PROTO", "https"), ("X-FORWARDED-SSL", "on")];
+fn parse_network(text: &str) -> Option<(IpAddr, u8)> {
+    let (addr, bits) = match text.trim().split_once('/') {
+        Some((a, b)) => (a, Some(b.parse::<u8>().ok()?)),
+        None => (text.trim(), None),
+    };
+    let ip = canonical(addr.parse::<IpAddr>().ok()?);
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    let bits = bits.unwrap_or(max);
+    (bits <= max).then_some((ip, bits))
+}
+
+/// IPv4-mapped IPv6 peers (`::ffff:10.0.0.1`) compare as IPv4.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+fn in_network(ip: IpAddr, net: IpAddr, bits: u8) -> bool {
+    match (ip, net) {
+        (IpAddr::V4(a), IpAddr::V4(n)) => {
+            let mask = if bits == 0 { 0 } else { u32::MAX << (32 - u32::from(bits)) };
+            u32::from(a) & mask == u32::from(n) & mask
+        }
+        (IpAddr::V6(a), IpAddr::V6(n)) => {
+            let mask = if bits == 0 { 0 } else { u128::MAX << (128 - u32::from(bits)) };
+            u128::from(a) & mask == u128::from(n) & mask
+        }
+        _ => false,
+    }
+}
 
 /// Per-worker facts that every environ shares.
 pub struct ServerInfo {
@@ -56,6 +89,8 @@ pub struct ServerInfo {
     listen: ListenAddr,
     script_name: String,
     forwarded_allow: ForwardedAllow,
+    /// Headers (upper-case) and the value that means https, from `secure_scheme_headers`.
+    secure_scheme_headers: Vec<(String, String)>,
 }
 
 impl ServerInfo {
@@ -66,6 +101,7 @@ impl ServerInfo {
         multiprocess: bool,
         multithread: bool,
         forwarded_allow: ForwardedAllow,
+        secure_scheme_headers: Vec<(String, String)>,
     ) -> PyResult<ServerInfo> {
         let script_name = std::env::var("SCRIPT_NAME").unwrap_or_default();
         let template = PyDict::new(py);
@@ -79,7 +115,7 @@ impl ServerInfo {
         template.set_item(intern!(py, "wsgi.input_terminated"), true)?;
         template.set_item(intern!(py, "SERVER_SOFTWARE"), concat!("rgunicorn/", env!("CARGO_PKG_VERSION")))?;
         template.set_item(intern!(py, "SCRIPT_NAME"), script_name.as_str())?;
-        Ok(ServerInfo { template: template.unbind(), listen, script_name, forwarded_allow })
+        Ok(ServerInfo { template: template.unbind(), listen, script_name, forwarded_allow, secure_scheme_headers })
     }
 
     /// The environ for one request.
@@ -117,8 +153,8 @@ impl ServerInfo {
                     host = Some(value.to_str()?.to_string());
                 }
                 if trusted {
-                    for (secure_name, secure_value) in SECURE_SCHEME_HEADERS {
-                        if name.eq_ignore_ascii_case(secure_name) && value.to_str()?.trim() == *secure_value {
+                    for (secure_name, secure_value) in &self.secure_scheme_headers {
+                        if name.eq_ignore_ascii_case(secure_name) && value.to_str()?.trim() == secure_value {
                             https = true;
                         }
                     }
@@ -238,6 +274,24 @@ fn header_key<'py>(py: Python<'py>, name: &str) -> Bound<'py, PyString> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn forwarded_allow_networks() {
+        let allow = ForwardedAllow::from_list(&["10.0.0.0/8".into(), "192.168.1.7".into(), "fd00::/8".into()]);
+        let peer = |ip: &str| Peer::Inet(SocketAddr::new(ip.parse().expect("ip"), 1));
+        for (ip, trusted) in [
+            ("10.1.2.3", true),
+            ("11.0.0.1", false),
+            ("192.168.1.7", true),
+            ("192.168.1.8", false),
+            ("::ffff:10.9.9.9", true),
+            ("fd12::1", true),
+            ("fe80::1", false),
+        ] {
+            assert_eq!(allow.trusts(&peer(ip)), trusted, "{ip}");
+        }
+        assert!(allow.trusts(&Peer::Unix));
+    }
 
     #[test]
     fn host_header_split() {

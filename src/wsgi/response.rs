@@ -175,7 +175,9 @@ impl ResponseWriter {
                 "date" => has_date = true,
                 _ => {}
             }
-            parsed.push((name.to_string(), value.to_string()));
+            // As gunicorn 27 (RFC 9110 5.5): no leading or trailing whitespace in field values.
+            // Django's cookies come as " csrftoken=…" from Morsel.output(header="").
+            parsed.push((name.to_string(), value.trim_matches([' ', '\t']).to_string()));
         }
         self.status = Some(status);
         self.code = code;
