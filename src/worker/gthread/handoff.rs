@@ -31,7 +31,7 @@ pub struct Job {
     /// The connection it came on.
     pub conn: Conn,
     /// The parsed head.
-    pub head: Box<RequestHead>,
+    pub head: RequestHead,
     /// Bytes received after the head (body, or the next pipelined request).
     pub already: Vec<u8>,
 }
@@ -311,7 +311,7 @@ mod tests {
                 .expect("complete");
         Job {
             conn: Conn { token, sock: Socket::from(std::os::fd::OwnedFd::from(a)), peer: Peer::Unix },
-            head: Box::new(head),
+            head,
             already: Vec::new(),
         }
     }

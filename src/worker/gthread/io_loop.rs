@@ -41,6 +41,9 @@ const STOP_GRACE: Duration = Duration::from_secs(1);
 /// While pool threads own connections, how often the loop takes back those handed back lazily
 /// (so that idle keep-alive connections get their deadline within this much).
 const RECLAIM_TICK: Duration = Duration::from_millis(200);
+/// After accept(2) failed for lack of descriptors or memory, when to try again: the listener is
+/// edge-triggered and would not report the waiting connections a second time.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// The I/O thread's settings.
 pub struct IoSettings {
@@ -69,6 +72,7 @@ pub struct IoLoop {
     scratch: Vec<u8>,
     back: Vec<Back>,
     stopping: bool,
+    accept_retry: Option<Instant>,
 }
 
 impl IoLoop {
@@ -84,6 +88,7 @@ impl IoLoop {
             scratch: vec![0; READ_SIZE],
             back: Vec::with_capacity(64),
             stopping: false,
+            accept_retry: None,
         };
         io.listen(true)?;
         Ok(io)
@@ -97,6 +102,9 @@ impl IoLoop {
             if self.table.busy() > 0 {
                 timeout = Some(timeout.map_or(RECLAIM_TICK, |t| t.min(RECLAIM_TICK)));
             }
+            if self.accept_retry.is_some() {
+                timeout = Some(timeout.map_or(ACCEPT_BACKOFF, |t| t.min(ACCEPT_BACKOFF)));
+            }
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() != io::ErrorKind::Interrupted {
                     crate::error!("The I/O thread's poll failed: {e}");
@@ -105,17 +113,24 @@ impl IoLoop {
                 continue;
             }
             let now = Instant::now();
-            let mut woken = false;
             for event in events.iter() {
                 match event.token() {
-                    WAKER => woken = true,
+                    WAKER => {}
                     Token(t) if t >= LISTENER_BASE => self.accept(t - LISTENER_BASE, now),
                     Token(t) => self.on_event(t, now),
                 }
             }
             self.take_back(now);
-            if woken && self.shared.is_stopping() && !self.stopping {
+            if self.shared.is_stopping() && !self.stopping {
                 self.begin_stop(now);
+            }
+            if self.accept_retry.is_some_and(|at| at <= now) {
+                self.accept_retry = None;
+                for index in 0..self.listeners.len() {
+                    if self.listeners[index].registered {
+                        self.accept(index, now);
+                    }
+                }
             }
             self.table.expire(now, |_, entry| {
                 if let Entry::Reading(r) = &entry {
@@ -188,8 +203,9 @@ impl IoLoop {
                     crate::debug!("accept() failed: {e}");
                 }
                 Err(e) => {
-                    // EMFILE, ENOBUFS…: the connection stays in the backlog for the next event.
+                    // EMFILE, ENOBUFS…: the connection stays in the backlog; try again shortly.
                     crate::error!("accept() failed: {e}");
+                    self.accept_retry = Some(now + ACCEPT_BACKOFF);
                     return;
                 }
             }
@@ -274,7 +290,7 @@ impl IoLoop {
     fn dispatch(&mut self, token: usize, head: RequestHead, already: Vec<u8>, pending: bool) {
         let Some(Entry::Reading(r)) = self.table.set(token, Entry::Busy { pending }) else { return };
         let conn = Conn { token, sock: r.sock, peer: r.peer };
-        self.shared.jobs.push(Job { conn, head: Box::new(head), already });
+        self.shared.jobs.push(Job { conn, head, already });
     }
 
     /// Answer a malformed head with its status, then close gently. The app never sees it.

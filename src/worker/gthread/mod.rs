@@ -24,10 +24,12 @@ pub mod transport;
 pub mod watchdog;
 
 use std::sync::Arc;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use mio::{Poll, Waker};
 use nix::poll::{poll, PollFd, PollTimeout};
+use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 
 use super::conn::is_fatal;
@@ -79,17 +81,25 @@ pub fn run(py: Python<'_>, state: &Arc<WorkerState>, listeners: &[Listener], cfg
         recv_timeout: Some(head_timeout),
         send_timeout: state.conn.send_timeout,
     });
-    with_signals_blocked(|| -> std::io::Result<()> {
-        std::thread::Builder::new().name("rgunicorn-io".to_string()).spawn(move || io.run())?;
-        pool::spawn(&ctx, threads)
+    let handles = with_signals_blocked(|| -> std::io::Result<Vec<JoinHandle<()>>> {
+        let mut handles = vec![std::thread::Builder::new().name("rgunicorn-io".to_string()).spawn(move || io.run())?];
+        handles.extend(pool::spawn(&ctx, threads)?);
+        Ok(handles)
     })?;
-    let result = supervise(py, state, &shared, &watchdog, cfg);
+    let result = supervise(py, state, &shared, &watchdog, &handles, cfg);
     shared.jobs.close();
     result
 }
 
 /// The main thread's loop: signals, heartbeat, request deadlines, and the graceful stop.
-fn supervise(py: Python<'_>, state: &WorkerState, shared: &Shared, watchdog: &Watchdog, cfg: &Config) -> PyResult<()> {
+fn supervise(
+    py: Python<'_>,
+    state: &WorkerState,
+    shared: &Shared,
+    watchdog: &Watchdog,
+    threads: &[JoinHandle<()>],
+    cfg: &Config,
+) -> PyResult<()> {
     let beat = Duration::from_millis(u64::from(state.poll_interval_ms()));
     let tick = watchdog.tick().map_or(beat, |t| t.min(beat));
     let mut stop_by: Option<Instant> = None;
@@ -113,6 +123,10 @@ fn supervise(py: Python<'_>, state: &WorkerState, shared: &Shared, watchdog: &Wa
         }
         // We hold the GIL again: Python can run, the worker is alive.
         state.heartbeat.notify();
+        if stop_by.is_none() && threads.iter().any(|t| t.is_finished()) {
+            // Only a bug ends one of them early; a worker that cannot serve must be replaced.
+            return Err(PyRuntimeError::new_err("a thread of the gthread worker stopped unexpectedly"));
+        }
         match stop_by {
             None => {
                 if state.parent_changed() {

@@ -9,6 +9,7 @@
 //! already here.
 
 use std::sync::Arc;
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use pyo3::prelude::*;
@@ -48,15 +49,16 @@ pub struct PoolContext {
 }
 
 /// Start `threads` pool threads. They run until the job queue is closed.
-pub fn spawn(ctx: &Arc<PoolContext>, threads: usize) -> std::io::Result<()> {
-    for index in 0..threads {
-        let ctx = ctx.clone();
-        std::thread::Builder::new()
-            .name(format!("rgunicorn-pool-{index}"))
-            .stack_size(STACK_SIZE)
-            .spawn(move || thread_main(&ctx, index))?;
-    }
-    Ok(())
+pub fn spawn(ctx: &Arc<PoolContext>, threads: usize) -> std::io::Result<Vec<JoinHandle<()>>> {
+    (0..threads)
+        .map(|index| {
+            let ctx = ctx.clone();
+            std::thread::Builder::new()
+                .name(format!("rgunicorn-pool-{index}"))
+                .stack_size(STACK_SIZE)
+                .spawn(move || thread_main(&ctx, index))
+        })
+        .collect()
 }
 
 fn thread_main(ctx: &PoolContext, index: usize) {
@@ -134,7 +136,7 @@ fn serve_connection(py: Python<'_>, ctx: &PoolContext, index: usize, job: Job) {
         if !leftover.is_empty() && in_a_row < MAX_PIPELINED_IN_A_ROW {
             if let Ok(Some(next)) = parse_request_head(&leftover, &ctx.limits) {
                 already = leftover.split_off(next.head_len);
-                *head = next;
+                head = next;
                 in_a_row += 1;
                 continue;
             }
