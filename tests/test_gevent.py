@@ -245,6 +245,20 @@ def test_streamed_response_is_chunked_and_keeps_the_connection(start_server):
         sock.close()
 
 
+def test_tcp_and_unix_listeners_at_once(start_server, tmp_path):
+    path = str(tmp_path / "gevent.sock")
+    srv = start_server(APP, *GEVENT, "-w", "1", "-b", f"unix:{path}")
+    for address in (srv.address, path):
+        sock = rawhttp.connect(address)
+        try:
+            for _ in range(2):
+                rawhttp.send_all(sock, get_request("/"))
+                resp, _ = read_response(sock)
+                assert resp.status == 200 and resp.body == b"ok"
+        finally:
+            sock.close()
+
+
 # -- heartbeat ----------------------------------------------------------------------------------
 
 
@@ -269,6 +283,33 @@ def test_a_greenlet_blocking_the_hub_past_timeout_gets_the_worker_killed(start_s
         srv.wait_for_log(rf"WORKER TIMEOUT \(pid:{old}\)", deadline=5)
         # faulthandler's dump, sent by the master before the kill, names the blocking function.
         srv.wait_for_log(r"in blocking_the_hub_for_gevent_test", deadline=5)
+
+
+# -- --request-timeout ---------------------------------------------------------------------------
+
+
+@rgunicorn_only
+def test_request_timeout_answers_504_and_logs_the_greenlets_stack(start_server):
+    srv = start_server(APP, *GEVENT, "--request-timeout", "1")
+    resp, took = timed_get(srv, "/sleep?s=3")
+    assert resp.status == 504
+    assert 0.9 < took < 2.0
+    srv.wait_for_log(r"Request timeout .*GET /sleep\?s=3.*answered 504")
+    srv.wait_for_log(r"in sleeping_cooperatively_for_gevent_test")
+    assert srv.get("/").status == 200
+
+
+@rgunicorn_only
+def test_request_timeout_after_the_head_was_sent_closes_the_connection(start_server):
+    srv = start_server(APP, *GEVENT, "--request-timeout", "1")
+    started = time.monotonic()
+    raw = srv.raw(get_request("/started-then-sleep?s=3"), deadline=10)
+    took = time.monotonic() - started
+    resp = rawhttp.parse_response(raw)
+    assert resp.status == 200 and resp.body == b"first block\n"
+    assert not resp.complete, "a cut response must not look complete"
+    assert took < 2.0
+    srv.wait_for_log(r"Request timeout .*started-then-sleep.*closed the connection")
 
 
 # -- stopping -----------------------------------------------------------------------------------

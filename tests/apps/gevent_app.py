@@ -31,6 +31,10 @@ def _fixed(start_response, body, status="200 OK", headers=()):
     return [body]
 
 
+def sleeping_cooperatively_for_gevent_test(seconds):
+    time.sleep(seconds)
+
+
 def blocking_the_hub_for_gevent_test(seconds):
     # The unpatched sleep: nothing else in the worker runs, the main greenlet cannot beat.
     monkey.get_original("time", "sleep")(seconds)
@@ -52,7 +56,7 @@ def app(environ, start_response):
     if marker:
         _touch(marker)
     if path == "/sleep":
-        time.sleep(float(_query(environ, "s", "0.5")))
+        sleeping_cooperatively_for_gevent_test(float(_query(environ, "s", "0.5")))
         return _fixed(start_response, b"slept")
     if path == "/upstream":
         with urllib.request.urlopen(_query(environ, "url"), timeout=10) as resp:
@@ -89,6 +93,15 @@ def app(environ, start_response):
         size = os.path.getsize(name)
         start_response("200 OK", [TEXT, ("Content-Length", str(size))])
         return environ["wsgi.file_wrapper"](open(name, "rb"), 64 * 1024)
+    if path == "/started-then-sleep":
+        start_response("200 OK", [TEXT])
+
+        def body():
+            yield b"first block\n"
+            sleeping_cooperatively_for_gevent_test(float(_query(environ, "s", "3")))
+            yield b"too late\n"
+
+        return body()
     if path == "/exit":
         raise SystemExit(0)
     return _fixed(start_response, b"ok")

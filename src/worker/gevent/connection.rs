@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use pyo3::prelude::*;
 
+use super::deadline;
 use super::transport::GeventTransport;
 use super::Settings;
 use crate::http::response::error_response;
@@ -104,6 +105,11 @@ pub fn serve_connection(
         let already = buf.split_off(head.head_len);
         buf.clear();
         transport.set_read_timeout(settings.body_timeout);
+        transport.begin_request();
+        let deadline = match settings.request_timeout {
+            Some(timeout) => Some(deadline::arm(py, transport.hub(), timeout, transport, &head)?),
+            None => None,
+        };
         let outcome = serve(
             py,
             conn.app.bind(py),
@@ -113,9 +119,16 @@ pub fn serve_connection(
             already,
             transport.clone() as Arc<dyn Transport>,
             peer,
-        )?;
+        );
+        if let Some(deadline) = deadline {
+            deadline.disarm(py);
+        }
+        let outcome = outcome?;
         served += 1;
         state.count_requests(1);
+        if transport.timed_out() {
+            break;
+        }
         if !outcome.keep_alive {
             if !outcome.body_complete {
                 linger_close(py, transport)?;

@@ -5,6 +5,7 @@
 //!  acceptor        one greenlet per listener: pool.wait_available() → server.accept(i) → pool.spawn
 //!  connection      server.handle(conn), one greenlet each (connection.rs): read → parse → wsgi::serve
 //!                  → write, keep-alive; on EAGAIN it waits on a gevent io watcher (transport.rs)
+//!  hub timers      --request-timeout: 504 and the greenlet's stack in the log (deadline.rs)
 //! ```
 //!
 //! `gevent.monkey.patch_all()` runs first in the worker ([`patch`]), before the app is imported, so
@@ -13,6 +14,8 @@
 //! stops the beat, and the master dumps the worker's stack and kills it after `--timeout`.
 
 pub mod connection;
+pub mod deadline;
+pub mod hub;
 pub mod transport;
 
 use std::os::fd::{AsRawFd, RawFd};
@@ -30,7 +33,8 @@ use crate::logging::pylogger::PyLogger;
 use crate::sock::Listener;
 use crate::wsgi::environ::Peer;
 use connection::IdleConnections;
-use transport::{GeventTransport, Hub};
+use hub::Hub;
+use transport::GeventTransport;
 
 /// The Python half of the worker: the accept loop, the pool, the heartbeat and the stop.
 const PYTHON_MODULE: &str = "rgunicorn.workers.ggevent";
@@ -57,6 +61,8 @@ pub struct Settings {
     pub head_timeout: Duration,
     /// A request body read that makes no progress for this long fails.
     pub body_timeout: Option<Duration>,
+    /// `--request-timeout`: answer 504 and log the greenlet's stack after this long.
+    pub request_timeout: Option<Duration>,
 }
 
 /// An accepted client socket on its way to the greenlet that serves it.
@@ -72,7 +78,7 @@ pub struct GeventServer {
     state: Arc<WorkerState>,
     settings: Settings,
     listeners: Vec<Socket>,
-    hub: Hub,
+    hub: Arc<Hub>,
     idle: IdleConnections,
     /// `--worker-connections`: the size of the greenlet pool.
     #[pyo3(get)]
@@ -95,13 +101,17 @@ pub struct GeventServer {
 impl GeventServer {
     fn new(py: Python<'_>, state: Arc<WorkerState>, listeners: &[Listener], cfg: &Config) -> PyResult<GeventServer> {
         let head_timeout = Duration::from_secs(cfg.header_timeout.max(1));
-        let settings = Settings { head_timeout, body_timeout: state.conn.send_timeout.or(Some(head_timeout)) };
+        let settings = Settings {
+            head_timeout,
+            body_timeout: state.conn.send_timeout.or(Some(head_timeout)),
+            request_timeout: (cfg.request_timeout > 0).then(|| Duration::from_secs(cfg.request_timeout)),
+        };
         let listeners = listeners.iter().map(|l| l.socket.try_clone()).collect::<std::io::Result<Vec<_>>>()?;
         let tick = Duration::from_millis(u64::from(state.poll_interval_ms())).min(MAX_TICK);
         Ok(GeventServer {
             settings,
             listeners,
-            hub: Hub::current(py)?,
+            hub: Arc::new(Hub::current(py)?),
             idle: IdleConnections::default(),
             worker_connections: cfg.worker_connections.max(1),
             max_accept: if cfg.workers > 1 { 1 } else { 100 },
@@ -192,7 +202,7 @@ impl GeventServer {
         if matches!(peer, Peer::Inet(_)) {
             let _ = sock.set_tcp_nodelay(true);
         }
-        let hub = self.hub.clone_ref(py);
+        let hub = self.hub.clone();
         let transport =
             match GeventTransport::new(py, sock, hub, self.state.flags.clone(), self.state.conn.send_timeout) {
                 Ok(t) => Arc::new(t),

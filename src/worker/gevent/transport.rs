@@ -14,65 +14,64 @@
 
 use std::io::{self, IoSlice, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use pyo3::exceptions::PyConnectionAbortedError;
 use pyo3::prelude::*;
 use socket2::Socket;
 
+use super::hub::{Hub, EV_READ, EV_WRITE};
+use crate::http::response::simple_response;
 use crate::worker::transport::Transport;
 use crate::worker::WorkerFlags;
 
-/// libev's event bits, as gevent's `loop.io(fd, events)` takes them.
-const EV_READ: u8 = 1;
-const EV_WRITE: u8 = 2;
 /// "No timeout" in the atomic timeout cells.
 const NO_TIMEOUT: u64 = u64::MAX;
 
-/// What every connection of a worker waits with: `gevent.socket.wait`, `cancel_wait` and the
-/// hub loop's `io`.
-pub struct Hub {
-    wait: Py<PyAny>,
-    cancel_wait: Py<PyAny>,
-    io: Py<PyAny>,
-}
+const RUNNING: u8 = 0;
+const COMMITTED: u8 = 1;
+const TIMED_OUT: u8 = 2;
 
-impl Hub {
-    /// Look both up on the current thread's hub (the worker's only hub).
-    pub fn current(py: Python<'_>) -> PyResult<Hub> {
-        let socket = py.import("gevent.socket")?;
-        let wait = socket.getattr("wait")?.unbind();
-        let cancel_wait = socket.getattr("cancel_wait")?.unbind();
-        let io = py.import("gevent")?.call_method0("get_hub")?.getattr("loop")?.getattr("io")?.unbind();
-        Ok(Hub { wait, cancel_wait, io })
+/// Who owns the current response: nobody yet (`RUNNING`), the app once it sends a byte
+/// (`COMMITTED`), or the `--request-timeout` deadline (`TIMED_OUT`), which answers 504 only if
+/// it won. Both claims are compare-and-swap from `RUNNING`, so exactly one side writes.
+#[derive(Default)]
+struct ResponseClaim(AtomicU8);
+
+impl ResponseClaim {
+    /// A new request on the connection: nobody owns its response.
+    fn reset(&self) {
+        self.0.store(RUNNING, Ordering::Release);
     }
 
-    /// A new, unstarted io watcher for `fd` (`EV_READ` or `EV_WRITE`).
-    pub fn watcher(&self, py: Python<'_>, fd: RawFd, events: u8) -> PyResult<Py<PyAny>> {
-        Ok(self.io.bind(py).call1((fd, events))?.unbind())
+    /// The app wants to send: true if the response is (now) the app's.
+    fn claim_for_app(&self) -> bool {
+        matches!(
+            self.0.compare_exchange(RUNNING, COMMITTED, Ordering::AcqRel, Ordering::Acquire),
+            Ok(_) | Err(COMMITTED)
+        )
     }
 
-    /// Park this greenlet until `watcher` fires, at most `timeout` (then `socket.timeout`).
-    pub fn wait(&self, py: Python<'_>, watcher: &Py<PyAny>, timeout: Option<Duration>) -> PyResult<()> {
-        let wait = self.wait.bind(py);
-        match timeout {
-            Some(t) => wait.call1((watcher, t.as_secs_f64()))?,
-            None => wait.call1((watcher,))?,
-        };
-        Ok(())
+    /// The deadline fired: true if the app had sent nothing (the deadline may answer). Either
+    /// way the request is timed out from now on.
+    fn claim_for_deadline(&self) -> bool {
+        let won = self.0.compare_exchange(RUNNING, TIMED_OUT, Ordering::AcqRel, Ordering::Acquire).is_ok();
+        self.0.store(TIMED_OUT, Ordering::Release);
+        won
     }
 
-    /// A clone, for a transport that outlives the borrow of the server.
-    pub fn clone_ref(&self, py: Python<'_>) -> Hub {
-        Hub { wait: self.wait.clone_ref(py), cancel_wait: self.cancel_wait.clone_ref(py), io: self.io.clone_ref(py) }
+    fn timed_out(&self) -> bool {
+        self.0.load(Ordering::Acquire) == TIMED_OUT
     }
 }
 
 /// A non-blocking connection socket whose waits go through the gevent hub.
 pub struct GeventTransport {
     sock: Socket,
-    hub: Hub,
+    hub: Arc<Hub>,
+    claim: ResponseClaim,
     /// The worker's flags: once it stops, responses announce `Connection: close`.
     flags: Arc<WorkerFlags>,
     read_watcher: Py<PyAny>,
@@ -96,7 +95,7 @@ impl GeventTransport {
     pub fn new(
         py: Python<'_>,
         sock: Socket,
-        hub: Hub,
+        hub: Arc<Hub>,
         flags: Arc<WorkerFlags>,
         write_timeout: Option<Duration>,
     ) -> PyResult<GeventTransport> {
@@ -105,6 +104,7 @@ impl GeventTransport {
         Ok(GeventTransport {
             sock,
             hub,
+            claim: ResponseClaim::default(),
             flags,
             read_watcher,
             write_watcher: Mutex::new(None),
@@ -118,6 +118,11 @@ impl GeventTransport {
         self.read_timeout_ms.store(to_ms(timeout), Ordering::Relaxed);
     }
 
+    /// The hub this connection waits on.
+    pub fn hub(&self) -> &Hub {
+        &self.hub
+    }
+
     /// The socket, for shutdown.
     pub fn socket(&self) -> &Socket {
         &self.sock
@@ -125,8 +130,44 @@ impl GeventTransport {
 
     /// Wake a greenlet waiting to read with `OSError(EBADF)` (it then closes the connection).
     pub fn cancel_read(&self, py: Python<'_>) -> PyResult<()> {
-        self.hub.cancel_wait.bind(py).call1((&self.read_watcher,))?;
-        Ok(())
+        self.hub.cancel_wait(py, &self.read_watcher)
+    }
+
+    /// A new request begins on the connection: its response belongs to nobody yet.
+    pub fn begin_request(&self) {
+        self.claim.reset();
+    }
+
+    /// The request's deadline gave up on it: the connection must not carry another one.
+    pub fn timed_out(&self) -> bool {
+        self.claim.timed_out()
+    }
+
+    /// The request ran past `--request-timeout` (called from the hub, so it must not wait).
+    /// Answers 504 if the app has not started its response, then shuts the socket down either
+    /// way, which fails the app's pending and later reads and writes. Returns whether the 504
+    /// went out.
+    pub fn time_out(&self) -> bool {
+        let mut answered = false;
+        if self.claim.claim_for_deadline() {
+            let response = simple_response(504, "Gateway Timeout", "Gateway Timeout\nThe request took too long.\n");
+            // Nothing of this response was sent, so the send buffer has room: a non-blocking
+            // send either takes it all or the client is gone.
+            let flags = libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
+            answered = self.sock.send_with_flags(&response, flags).is_ok_and(|n| n == response.len());
+        }
+        let _ = self.sock.shutdown(std::net::Shutdown::Both);
+        answered
+    }
+
+    /// The app is about to send response bytes: claim the response, unless the deadline
+    /// already answered it.
+    fn begin_send(&self) -> PyResult<()> {
+        if self.claim.claim_for_app() {
+            Ok(())
+        } else {
+            Err(PyConnectionAbortedError::new_err("the request timed out; the server answered it"))
+        }
     }
 
     /// Release the watchers' loop resources now rather than at garbage collection.
@@ -180,6 +221,7 @@ impl Transport for GeventTransport {
     }
 
     fn send_all(&self, py: Python<'_>, bufs: &[&[u8]]) -> PyResult<()> {
+        self.begin_send()?;
         let mut slices: Vec<IoSlice<'_>> = bufs.iter().filter(|b| !b.is_empty()).map(|b| IoSlice::new(b)).collect();
         let mut rest: &mut [IoSlice<'_>] = &mut slices;
         while !rest.is_empty() {
@@ -194,6 +236,7 @@ impl Transport for GeventTransport {
     }
 
     fn sendfile(&self, py: Python<'_>, file: RawFd, offset: u64, count: u64) -> PyResult<Option<u64>> {
+        self.begin_send()?;
         let mut off = libc::off_t::try_from(offset).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
         let mut sent = 0u64;
         while sent < count {
@@ -213,5 +256,30 @@ impl Transport for GeventTransport {
 
     fn closing(&self) -> bool {
         !self.flags.alive.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exactly_one_side_owns_the_response() {
+        let claim = ResponseClaim::default();
+        assert!(claim.claim_for_app() && claim.claim_for_app(), "the app keeps its claim");
+        assert!(!claim.claim_for_deadline(), "a started response cannot get a 504");
+        assert!(claim.timed_out() && !claim.claim_for_app(), "but nothing more of it goes out");
+
+        claim.reset();
+        assert!(!claim.timed_out());
+        assert!(claim.claim_for_deadline(), "nothing sent yet: the deadline answers");
+        assert!(!claim.claim_for_app(), "and the app's late response is refused");
+    }
+
+    #[test]
+    fn timeouts_round_trip_through_milliseconds() {
+        assert_eq!(from_ms(to_ms(None)), None);
+        assert_eq!(from_ms(to_ms(Some(Duration::from_millis(1500)))), Some(Duration::from_millis(1500)));
+        assert_eq!(from_ms(to_ms(Some(Duration::MAX))), Some(Duration::from_millis(NO_TIMEOUT - 1)));
     }
 }
