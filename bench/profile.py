@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import glob
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -37,7 +38,7 @@ OUT = os.path.join(BENCH, "results", "profiles")
 
 def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("tool", choices=["callgrind", "perf"])
+    p.add_argument("tool", choices=["callgrind", "perf", "strace"])
     p.add_argument("server", choices=sorted(SERVER_BY_KEY))
     p.add_argument("app", choices=sorted(APP_BY_KEY))
     p.add_argument("--seconds", type=int, default=10, help="seconds of load (default 10)")
@@ -62,12 +63,23 @@ def main(argv: list[str]) -> int:
         suite.READY_TIMEOUT = 180.0  # a server under valgrind starts slowly
         suite.wait_ready(proc, port, app)
         suite.warm_up(port, app)
+        pids = sorted(measure.server_pids(proc.pid))
+        if args.tool == "callgrind":
+            # Count the load only, not interpreter start-up, imports and warm-up.
+            for pid in pids:
+                subprocess.run(["callgrind_control", "--zero", str(pid)], capture_output=True, timeout=60, check=False)
         if args.tool == "perf":
-            pids = ",".join(str(pid) for pid in sorted(measure.server_pids(proc.pid)))
-            perf_cmd = ["perf", "record", "-e", "cpu-clock", "-F", "1999", "-g", "-o", f"{tmp}/perf.data", "-p", pids,
-                        "--", "sleep", str(args.seconds)]  # fmt: skip
+            perf_cmd = ["perf", "record", "-e", "cpu-clock", "-F", "1999", "-g", "-o", f"{tmp}/perf.data", "-p",
+                        ",".join(map(str, pids)), "--", "sleep", str(args.seconds)]  # fmt: skip
             perf = subprocess.Popen(perf_cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        elif args.tool == "strace":
+            # Every thread of every server process; -c counts calls instead of printing them.
+            perf_cmd = ["strace", "-c", "-f", "-o", f"{tmp}/strace.txt"] + [a for pid in pids for a in ("-p", str(pid))]
+            perf = subprocess.Popen(perf_cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(0.5)
         run = measure.run_wrk(wrk, args.seconds + 60)
+        if perf and args.tool == "strace":
+            perf.send_signal(2)  # strace prints its table when interrupted
         if perf:
             perf.wait(60)
     finally:
@@ -84,7 +96,11 @@ def main(argv: list[str]) -> int:
         "",
     ]
     if args.tool == "callgrind":
-        body = annotate_callgrind(tmp, args.top)
+        body = annotate_callgrind(tmp, args.top, run.requests)
+    elif args.tool == "strace":
+        with open(f"{tmp}/strace.txt") as f:
+            body = f"# system calls of all server threads during the load; divide 'calls' by {run.requests} requests\n\n"
+            body += f.read()
     else:
         body = report_perf(f"{tmp}/perf.data", args.top)
     with open(path, "w") as f:
@@ -94,7 +110,7 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def annotate_callgrind(tmp: str, top: int) -> str:
+def annotate_callgrind(tmp: str, top: int, requests: int) -> str:
     """The busiest process's profile (the worker that served most): exclusive, then inclusive."""
     files = glob.glob(f"{tmp}/callgrind.out.*")
     if not files:
@@ -108,8 +124,10 @@ def annotate_callgrind(tmp: str, top: int) -> str:
         return 0
 
     busiest = max(files, key=total)
-    out = [f"# {len(files)} processes profiled; the busiest ({os.path.basename(busiest)}) executed "
-           f"{total(busiest):,} instructions\n"]  # fmt: skip
+    everything = sum(total(f) for f in files)
+    out = [f"# {len(files)} processes profiled: {everything:,} instructions in all, "
+           f"{everything / max(requests, 1):,.0f} per request (user space, counted from the start of the load); the busiest "
+           f"({os.path.basename(busiest)}) executed {total(busiest):,}\n"]  # fmt: skip
     for inclusive in ("no", "yes"):
         ann = subprocess.run(
             ["callgrind_annotate", f"--inclusive={inclusive}", f"--threshold=99", busiest],
@@ -119,7 +137,7 @@ def annotate_callgrind(tmp: str, top: int) -> str:
         start = next((i for i, ln in enumerate(lines) if "file:function" in ln), 0)
         title = "inclusive (a function and everything it calls)" if inclusive == "yes" else "exclusive (self)"
         out.append(f"\n## {title}\n")
-        out += [_shorten(ln) for ln in lines[start : start + top + 1]]
+        out += [_shorten(ln) for ln in lines[start : start + (2 * top if inclusive == "yes" else top) + 1]]
     return "\n".join(out) + "\n"
 
 
@@ -134,6 +152,15 @@ def report_perf(data: str, top: int) -> str:
         lines = [ln for ln in rep.stdout.splitlines() if ln.strip() and not ln.startswith("#")]
         out.append(f"\n## {title}\n")
         out += lines[:top]
+    # Where the hottest symbols are called from: the system call (and user-space caller) that led there.
+    rep = subprocess.run(
+        ["perf", "report", "-i", data, "--no-children", "--sort", "sym", "--stdio", "-G", "-g", "caller,2,callee,function",
+         "--percent-limit", "4", "--max-stack", "14"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    lines = [ln.rstrip()[:200] for ln in rep.stdout.splitlines() if ln.strip() and not ln.startswith("#")]
+    out.append("\n## call chains into the symbols above 4% (callers first)\n")
+    out += lines[: top * 4]
     return "\n".join(out) + "\n"
 
 
@@ -141,6 +168,9 @@ def _shorten(line: str) -> str:
     """Drop long source paths so the function names fit."""
     for prefix in (os.path.expanduser("~/.cargo/registry/src/"), "/rustc/", BENCH + "/.src/", BENCH + "/"):
         line = line.replace(prefix, "")
+    line = re.sub(r"/tmp/python-build[^ ]*/Python-[0-9.]+/", "cpython/", line)
+    line = re.sub(r"\b[0-9a-f]{40}/library/", "rust-std/", line)
+    line = re.sub(r" \[[^]]*(libpython|_rgunicorn|libc)[^]]*\]$", r" [\1]", line)
     return line[:220]
 
 
