@@ -15,7 +15,7 @@ from urllib.parse import quote
 import pytest
 
 import rawhttp
-from server import UNDER_GUNICORN, run_to_exit, wait_for_file
+from server import APPS_DIR, UNDER_GUNICORN, run_to_exit, wait_for_file
 
 pytest.importorskip("gevent")
 
@@ -404,6 +404,17 @@ def test_int_stops_at_once(start_server, tmp_path):
         assert time.monotonic() - started < 2
     finally:
         sock.close()
+
+
+def test_worker_int_hook_may_make_cooperative_calls(start_server, tmp_path):
+    log = tmp_path / "hooks.log"
+    srv = start_server(APP, *GEVENT, "-w", "1", "-c", str(APPS_DIR / "gevent_hooks_conf.py"), env={"HOOK_LOG": str(log)})
+    (worker,) = srv.wait_workers(1)
+    time.sleep(0.5)  # idle: the signal arrives while the hub waits
+    os.kill(worker, signal.SIGINT)
+    assert wait_for_file(log, 5), srv.log()
+    assert log.read_text().split() == ["worker_int", str(worker)]
+    srv.wait_workers(1, exclude=[worker], deadline=10)
 
 
 def test_max_requests_replaces_the_worker(start_server):

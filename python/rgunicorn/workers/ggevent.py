@@ -7,6 +7,7 @@ fork, before it imports the app, then `run(server)` with a `GeventServer`.
 """
 
 import os
+import signal
 import time
 
 # After accept() fails for lack of descriptors or memory, wait this long before trying again
@@ -37,6 +38,7 @@ def run(server):
     import gevent
     from gevent.pool import Pool
 
+    _defer_signals_to_greenlets()
     pool = Pool(server.worker_connections)
     acceptors = [gevent.spawn(_accept_loop, server, index, pool) for index in range(server.listener_count)]
     # The heartbeat: beaten only when this greenlet gets to run, so a greenlet that blocks the hub
@@ -102,3 +104,19 @@ def _drain_backlog(server, pool):
             if conn is None:
                 break
             pool.spawn(server.handle, conn)
+
+
+def _defer_signals_to_greenlets():
+    """Run the INT, QUIT and USR1 handlers, and the hooks they call (`worker_int`), in a greenlet
+    of their own, as gunicorn's gevent worker does: a Python signal handler may run inside the
+    hub, where any cooperative call (a patched sleep, socket, lock) raises BlockingSwitchOutError.
+    SystemExit from INT/QUIT still reaches the main greenlet (gevent forwards it)."""
+    import gevent
+
+    def deferred(handler):
+        return lambda signum, frame: gevent.spawn(handler, signum, frame)
+
+    for signum in (signal.SIGINT, signal.SIGQUIT, signal.SIGUSR1):
+        handler = signal.getsignal(signum)
+        if callable(handler):
+            signal.signal(signum, deferred(handler))
