@@ -259,6 +259,68 @@ def test_tcp_and_unix_listeners_at_once(start_server, tmp_path):
             sock.close()
 
 
+def test_slowloris_connections_do_not_delay_a_normal_client(start_server):
+    srv = start_server(APP, *GEVENT, "-w", "1")
+    head = b"GET /slow HTTP/1.1\r\nHost: slowloris\r\nX-Padding: " + b"p" * 64 + b"\r\n\r\n"
+    slow = []
+    try:
+        for _ in range(300):
+            s = socket.create_connection(srv.address, timeout=5)
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            slow.append(s)
+        timings = []
+        sent = 0
+        next_drip = time.monotonic()
+        end = time.monotonic() + 4
+        while time.monotonic() < end:
+            if time.monotonic() >= next_drip:
+                for s in slow:
+                    s.send(head[sent : sent + 1])
+                sent += 1
+                next_drip += 1.0
+            resp, took = timed_get(srv, "/")
+            assert resp.status == 200
+            timings.append(took)
+            time.sleep(0.02)
+    finally:
+        for s in slow:
+            s.close()
+    assert len(timings) > 50
+    assert max(timings) < 0.2, f"slowest normal request took {max(timings) * 1000:.0f} ms"
+
+
+@rgunicorn_only
+def test_head_deadline_closes_a_slow_client_without_an_answer(start_server):
+    srv = start_server(APP, *GEVENT, "--header-timeout", "1")
+    sock = rawhttp.connect(srv.address)
+    try:
+        started = time.monotonic()
+        rawhttp.send_all(sock, b"GET / HTTP/1.1\r\n")
+        raw, _ = rawhttp.read_until_close(sock, deadline=5)
+        assert raw == b""
+        assert 0.9 < time.monotonic() - started < 2.5
+    finally:
+        sock.close()
+
+
+@rgunicorn_only
+def test_head_deadline_runs_from_the_first_byte_after_keepalive(start_server):
+    srv = start_server(APP, *GEVENT, "--header-timeout", "1", "--keep-alive", "5")
+    sock = rawhttp.connect(srv.address)
+    try:
+        rawhttp.send_all(sock, get_request("/"))
+        read_response(sock)
+        time.sleep(1.5)  # idle, but within keep-alive
+        rawhttp.send_all(sock, b"GET / HT")
+        started = time.monotonic()
+        raw, _ = rawhttp.read_until_close(sock, deadline=5)
+        waited = time.monotonic() - started
+    finally:
+        sock.close()
+    assert raw == b""
+    assert 0.8 < waited < 2.5
+
+
 # -- heartbeat ----------------------------------------------------------------------------------
 
 

@@ -79,7 +79,7 @@ def _accept_loop(server, index, pool):
                     return
                 try:
                     conn = server.accept(index)
-                except OSError:
+                except OSError:  # logged by accept()
                     sleep(ACCEPT_BACKOFF)
                     break
                 if conn is None:
@@ -88,6 +88,10 @@ def _accept_loop(server, index, pool):
                 if pool.full():
                     break
             wait(watcher)
+    except Exception:
+        # Never die silently: a worker without its acceptor would look alive and serve nothing.
+        server.log.exception("The accept loop failed; the worker stops")
+        server.stop()
     finally:
         watcher.close()
 

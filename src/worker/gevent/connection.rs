@@ -85,12 +85,13 @@ pub fn serve_connection(
             // Stopping: finish what was asked, take no new request on an idle connection.
             break;
         }
-        let idle = if served == 0 { settings.head_timeout } else { conn.keepalive_timeout };
+        let deadlines =
+            HeadDeadlines { idle: between_requests.then_some(conn.keepalive_timeout), head: settings.head_timeout };
         if between_requests {
             // No switch since the check above: the stop either came before it or will find us here.
             idle_set.enter(transport);
         }
-        let head = read_head(py, state, transport, &mut buf, idle, served == 0);
+        let head = read_head(py, state, transport, &mut buf, deadlines);
         if between_requests {
             idle_set.leave(transport);
         }
@@ -140,18 +141,31 @@ pub fn serve_connection(
     Ok(())
 }
 
-/// Read until `buf` holds a complete head, for at most `idle`. Errors are answered and close.
+/// How long a request head may take.
+struct HeadDeadlines {
+    /// Between keep-alive requests: how long the connection may stay silent.
+    idle: Option<Duration>,
+    /// From the accept, or from the first byte after an idle wait, to the end of the head.
+    head: Duration,
+}
+
+/// Read until `buf` holds a complete head. Errors are answered and close.
 fn read_head(
     py: Python<'_>,
     state: &WorkerState,
     transport: &GeventTransport,
     buf: &mut Vec<u8>,
-    idle: Duration,
-    first: bool,
+    deadlines: HeadDeadlines,
 ) -> PyResult<HeadResult> {
-    let deadline = Instant::now() + idle;
+    let mut deadline = Instant::now() + deadlines.idle.unwrap_or(deadlines.head);
+    let mut idle = deadlines.idle.is_some();
     loop {
         if !buf.is_empty() {
+            if idle {
+                // The next request has begun: from here on it gets the head deadline.
+                idle = false;
+                deadline = Instant::now() + deadlines.head;
+            }
             match parse_request_head(buf, &state.conn.limits) {
                 Ok(Some(head)) => return Ok(HeadResult::Request(Box::new(head))),
                 Ok(None) => {}
@@ -160,8 +174,8 @@ fn read_head(
         }
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            if first && !buf.is_empty() {
-                crate::debug!("Closing a connection whose request head did not arrive within {idle:?}");
+            if !buf.is_empty() {
+                crate::debug!("Closing a connection whose request head did not arrive within {:?}", deadlines.head);
             }
             return Ok(HeadResult::Closed);
         }

@@ -152,6 +152,11 @@ impl GeventServer {
         Ok(self.listener(index)?.as_raw_fd())
     }
 
+    /// Stop the worker (it finishes its requests and exits; the master starts another).
+    fn stop(&self) {
+        self.state.flags.alive.store(false, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// Tell the master that the worker (and its hub) is alive.
     fn notify(&self) {
         self.state.heartbeat.notify();
