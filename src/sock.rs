@@ -122,6 +122,22 @@ impl Listener {
         self.socket.as_raw_fd()
     }
 
+    /// How many connections wait in the accept queue right now, where the kernel says (Linux
+    /// reports it for TCP listeners in `TCP_INFO.tcpi_unacked`); `None` for unix sockets.
+    pub fn queued(&self) -> Option<usize> {
+        if self.is_unix() {
+            return None;
+        }
+        // SAFETY: a zeroed tcp_info is a valid value for getsockopt to overwrite.
+        let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
+        let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+        // SAFETY: info and len point to valid memory of the sizes passed.
+        let rc = unsafe {
+            libc::getsockopt(self.fd(), libc::IPPROTO_TCP, libc::TCP_INFO, (&mut info as *mut libc::tcp_info).cast(), &mut len)
+        };
+        (rc == 0).then_some(info.tcpi_unacked as usize)
+    }
+
     /// Whether this is a unix-domain listener.
     pub fn is_unix(&self) -> bool {
         matches!(self.local, ListenAddr::Unix(_))
@@ -208,6 +224,12 @@ mod tests {
             ListenAddr::Unix(_) => panic!("expected inet"),
         }
         assert!(l.to_string_for_test().starts_with("http://127.0.0.1:"));
+        assert_eq!(l.queued(), Some(0));
+        let clients: Vec<_> = (0..3).map(|_| std::net::TcpStream::connect(match l.local {
+            ListenAddr::Inet(sa) => sa,
+            ListenAddr::Unix(_) => unreachable!(),
+        }).expect("connect")).collect();
+        assert_eq!(l.queued(), Some(clients.len()));
     }
 
     impl Listener {

@@ -164,7 +164,8 @@ def test_hup_under_load_replaces_workers_and_loads_new_code(start_server, tmp_pa
     assert load.ok > 100
     new = set(srv.wait_workers(2, exclude=old))
     assert not new & old, "every worker pid was replaced"
-    late = [body for at, body, _ in load.bodies if at > hup_at + 2.0]
+    # Old workers finish what was queued at the HUP, then exit; give a loaded machine a margin.
+    late = [body for at, body, _ in load.bodies if at > hup_at + 4.0]
     assert late and set(late) == {b"v2"}, "new workers import the changed code"
     srv.wait_for_log(r"Handling signal: hup")
     assert ["on_reload", str(srv.pid)] in hook_lines(log)

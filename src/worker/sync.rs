@@ -1,6 +1,7 @@
 //! `-k sync`: one request at a time, no keep-alive, as gunicorn's SyncWorker.
 
 use std::os::fd::AsFd;
+use std::time::{Duration, Instant};
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use pyo3::prelude::*;
@@ -67,29 +68,32 @@ pub fn run(py: Python<'_>, state: &WorkerState, listeners: &[Listener]) -> PyRes
 }
 
 /// After TERM: serve the connections that were already waiting in the listen queue (clients that
-/// connected before the stop and would otherwise be reset), then stop at the first empty queue.
-/// Bounded so the master's SIGKILL at `--graceful-timeout` never cuts a request short.
+/// connected before the stop and would otherwise be reset), and only those: under steady load the
+/// queue never empties, and a worker retired by HUP must not keep serving old code. The count
+/// comes from the kernel (TCP); for unix sockets the drain stops at an empty queue or after
+/// [`UNIX_DRAIN`]. Other workers take their share, so a worker stops early at an empty queue.
 fn drain_queue(py: Python<'_>, state: &WorkerState, listeners: &[Listener]) -> PyResult<()> {
-    let deadline = std::time::Instant::now() + state.graceful_timeout.saturating_sub(std::time::Duration::from_secs(1));
-    loop {
-        let mut accepted = false;
-        for listener in listeners {
-            if std::time::Instant::now() >= deadline {
-                return Ok(());
-            }
-            if let Ok((sock, addr)) = listener.socket.accept() {
-                accepted = true;
-                state.heartbeat.notify();
-                let peer = addr.as_socket().map(Peer::Inet).unwrap_or(Peer::Unix);
-                let served = handle_connection(py, &state.conn, sock, peer)?;
-                state.flags.requests.fetch_add(served, std::sync::atomic::Ordering::Relaxed);
-            }
-        }
-        if !accepted {
-            return Ok(());
+    let now = Instant::now();
+    let deadline = now + state.graceful_timeout.saturating_sub(Duration::from_secs(1));
+    for listener in listeners {
+        let (mut budget, until) = match listener.queued() {
+            Some(n) => (n, deadline),
+            None => (usize::MAX, deadline.min(now + UNIX_DRAIN)),
+        };
+        while budget > 0 && Instant::now() < until {
+            let Ok((sock, addr)) = listener.socket.accept() else { break };
+            budget -= 1;
+            state.heartbeat.notify();
+            let peer = addr.as_socket().map(Peer::Inet).unwrap_or(Peer::Unix);
+            let served = handle_connection(py, &state.conn, sock, peer)?;
+            state.flags.requests.fetch_add(served, std::sync::atomic::Ordering::Relaxed);
         }
     }
+    Ok(())
 }
+
+/// How long a stopping worker keeps draining a unix listener, whose queue length is unknown.
+const UNIX_DRAIN: Duration = Duration::from_secs(1);
 
 /// Run Python's pending signal handlers; only `SystemExit` and `KeyboardInterrupt` stop the loop.
 fn run_signal_handlers(py: Python<'_>) -> PyResult<()> {
