@@ -18,7 +18,7 @@ use _rgunicorn::http::{parse_request_head, ChunkedDecoder, HttpError, Limits, Ve
 /// What wrk sends: the request of every load run in `bench/run`.
 const WRK_GET: &[u8] = b"GET / HTTP/1.1\r\nHost: 127.0.0.1:8000\r\n\r\n";
 
-/// A browser's navigation request (Chrome-like, ~700 bytes, 14 fields).
+/// A browser's navigation request (Chrome-like, 775 bytes, 15 fields).
 const BROWSER_GET: &[u8] = b"GET /articles/2026/11/rust-wsgi-servers?page=2&sort=recent HTTP/1.1\r\n\
 Host: www.example.com\r\n\
 Connection: keep-alive\r\n\
