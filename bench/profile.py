@@ -44,6 +44,7 @@ def main(argv: list[str]) -> int:
     p.add_argument("--seconds", type=int, default=10, help="seconds of load (default 10)")
     p.add_argument("--connections", type=int, help="wrk connections (default 8 for callgrind, 64 for perf)")
     p.add_argument("--top", type=int, default=45, help="functions to list (default 45)")
+    p.add_argument("--keep", action="store_true", help="keep the raw profiler output (its directory is printed)")
     args = p.parse_args(argv)
     server, app = SERVER_BY_KEY[args.server], APP_BY_KEY[args.app]
     conns = args.connections or (8 if args.tool == "callgrind" else 64)
@@ -51,8 +52,8 @@ def main(argv: list[str]) -> int:
     port = suite.free_port()
     cmd = servers.command(server, app, port, tmp)
     if args.tool == "callgrind":
-        cmd = ["valgrind", "--tool=callgrind", "--trace-children=yes", f"--callgrind-out-file={tmp}/callgrind.out.%p",
-               *cmd]  # fmt: skip
+        cmd = ["valgrind", "--tool=callgrind", "--trace-children=yes", "--instr-atstart=no",
+               f"--callgrind-out-file={tmp}/callgrind.out.%p", *cmd]  # fmt: skip
     wrk = measure.wrk_command(f"http://127.0.0.1:{port}/", args.seconds, 2, conns, 30, app.script,
                               server.client_headers)  # fmt: skip
     env = dict(os.environ, PYTHONPATH=APPS_DIR, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
@@ -65,9 +66,11 @@ def main(argv: list[str]) -> int:
         suite.warm_up(port, app)
         pids = sorted(measure.server_pids(proc.pid))
         if args.tool == "callgrind":
-            # Count the load only, not interpreter start-up, imports and warm-up.
+            # Count the load only, not interpreter start-up, imports and warm-up. (Instrumenting from here on
+            # keeps self costs right; zeroing the counters instead leaves them on the functions on the stack.)
             for pid in pids:
-                subprocess.run(["callgrind_control", "--zero", str(pid)], capture_output=True, timeout=60, check=False)
+                subprocess.run(["callgrind_control", "--instr=on", str(pid)], capture_output=True, timeout=60,
+                               check=False)  # fmt: skip
         if args.tool == "perf":
             perf_cmd = ["perf", "record", "-e", "cpu-clock", "-F", "1999", "-g", "-o", f"{tmp}/perf.data", "-p",
                         ",".join(map(str, pids)), "--", "sleep", str(args.seconds)]  # fmt: skip
@@ -105,7 +108,10 @@ def main(argv: list[str]) -> int:
         body = report_perf(f"{tmp}/perf.data", args.top)
     with open(path, "w") as f:
         f.write("\n".join(header) + body)
-    shutil.rmtree(tmp, ignore_errors=True)
+    if args.keep:
+        print(f"profile: raw output kept in {tmp}")
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
     print(f"profile: wrote {os.path.relpath(path)}")
     return 0
 
