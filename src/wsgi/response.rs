@@ -10,7 +10,9 @@ use pyo3::exceptions::{PyAssertionError, PyRuntimeError, PyTypeError, PyValueErr
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString, PyTuple};
 
-use crate::http::response::{http_date, is_valid_header_name, is_valid_header_value, parse_status, status_allows_body};
+use crate::http::response::{
+    is_valid_header_name, is_valid_header_value, parse_status, push_http_date, status_allows_body, write_chunk_header,
+};
 use crate::http::Version;
 use crate::worker::transport::Transport;
 
@@ -227,7 +229,7 @@ impl ResponseWriter {
         }
         if !self.has_date {
             out.extend_from_slice(b"Date: ");
-            out.extend_from_slice(http_date().as_bytes());
+            push_http_date(&mut out);
             out.extend_from_slice(b"\r\n");
         }
         if self.must_close {
@@ -275,16 +277,21 @@ impl ResponseWriter {
                 body.push(block);
             }
         }
-        let frames: Vec<Vec<u8>> = if self.chunked {
-            body.iter().map(|b| format!("{:x}\r\n", b.len()).into_bytes()).collect()
-        } else {
-            Vec::new()
-        };
+        // Every chunk-size line goes into one buffer, written without formatting machinery.
+        let mut frames = Vec::new();
+        let mut frame_ends = Vec::with_capacity(if self.chunked { body.len() } else { 0 });
+        if self.chunked {
+            for block in &body {
+                write_chunk_header(&mut frames, block.len());
+                frame_ends.push(frames.len());
+            }
+        }
         let mut out: Vec<&[u8]> = Vec::with_capacity(body.len() * 3 + 1);
         out.push(&head);
         for (i, block) in body.iter().enumerate() {
             if self.chunked {
-                out.push(&frames[i]);
+                let start = if i == 0 { 0 } else { frame_ends[i - 1] };
+                out.push(&frames[start..frame_ends[i]]);
                 out.push(block);
                 out.push(b"\r\n");
             } else {
@@ -315,7 +322,9 @@ impl ResponseWriter {
             return Ok(true);
         }
         if self.chunked {
-            self.transport()?.send_all(py, &[format!("{count:x}\r\n").as_bytes()])?;
+            let mut frame = Vec::with_capacity(20);
+            write_chunk_header(&mut frame, usize::try_from(count).unwrap_or(usize::MAX));
+            self.transport()?.send_all(py, &[&frame])?;
         }
         let sent = match self.transport()?.sendfile(py, fd, offset, count)? {
             Some(n) => n,
