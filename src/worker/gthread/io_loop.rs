@@ -24,6 +24,7 @@ use super::handoff::{Back, Conn, Job, Shared};
 use super::table::{ConnTable, Entry, Reading};
 use crate::http::response::error_response;
 use crate::http::{parse_request_head, HttpError, Limits, RequestHead};
+use crate::sock::Listener;
 use crate::wsgi::environ::Peer;
 
 /// The token of the waker the other threads use.
@@ -58,7 +59,8 @@ pub struct IoSettings {
 }
 
 struct ListenSock {
-    sock: Socket,
+    /// Our own duplicate of the worker's listener.
+    listener: Listener,
     registered: bool,
 }
 
@@ -78,10 +80,10 @@ pub struct IoLoop {
 impl IoLoop {
     /// Set up the loop over `poll` (whose waker is in `shared`) and the worker's listeners (our
     /// own duplicates of them).
-    pub fn new(poll: Poll, listeners: Vec<Socket>, shared: Arc<Shared>, settings: IoSettings) -> io::Result<IoLoop> {
+    pub fn new(poll: Poll, listeners: Vec<Listener>, shared: Arc<Shared>, settings: IoSettings) -> io::Result<IoLoop> {
         let mut io = IoLoop {
             poll,
-            listeners: listeners.into_iter().map(|sock| ListenSock { sock, registered: false }).collect(),
+            listeners: listeners.into_iter().map(|listener| ListenSock { listener, registered: false }).collect(),
             table: ConnTable::with_capacity(settings.max_connections.min(4096)),
             shared,
             settings,
@@ -116,7 +118,7 @@ impl IoLoop {
             for event in events.iter() {
                 match event.token() {
                     WAKER => {}
-                    Token(t) if t >= LISTENER_BASE => self.accept(t - LISTENER_BASE, now),
+                    Token(t) if t >= LISTENER_BASE => self.accept(t - LISTENER_BASE, now, usize::MAX),
                     Token(t) => self.on_event(t, now),
                 }
             }
@@ -128,7 +130,7 @@ impl IoLoop {
                 self.accept_retry = None;
                 for index in 0..self.listeners.len() {
                     if self.listeners[index].registered {
-                        self.accept(index, now);
+                        self.accept(index, now, usize::MAX);
                     }
                 }
             }
@@ -156,7 +158,7 @@ impl IoLoop {
             if l.registered == on {
                 continue;
             }
-            let fd = l.sock.as_raw_fd();
+            let fd = l.listener.socket.as_raw_fd();
             let registry = self.poll.registry();
             if on {
                 // Adding a ready socket reports it at once, so pending connections are not missed.
@@ -170,8 +172,9 @@ impl IoLoop {
         Ok(())
     }
 
-    fn accept(&mut self, index: usize, now: Instant) {
-        loop {
+    /// Accept until the queue is empty, at most `limit` connections.
+    fn accept(&mut self, index: usize, now: Instant, limit: usize) {
+        for _ in 0..limit {
             if self.stopping {
                 return;
             }
@@ -181,7 +184,7 @@ impl IoLoop {
                 return;
             }
             let Some(listener) = self.listeners.get(index) else { return };
-            match listener.sock.accept4(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC) {
+            match listener.listener.socket.accept4(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC) {
                 Ok((sock, addr)) => {
                     let peer = addr.as_socket().map(Peer::Inet).unwrap_or(Peer::Unix);
                     if matches!(peer, Peer::Inet(_)) {
@@ -396,10 +399,13 @@ impl IoLoop {
     /// `Connection: close`).
     fn begin_stop(&mut self, now: Instant) {
         // Clients already waiting in the listen queue connected before the stop: serve them
-        // rather than leave them to be reset when the last copy of the socket closes.
+        // rather than leave them to be reset when the last copy of the socket closes. Only
+        // those (as many as the kernel says are queued now; a unix listener does not say, so
+        // until it is empty), so that a worker retired by HUP does not go on with old code.
         for index in 0..self.listeners.len() {
             if self.listeners[index].registered {
-                self.accept(index, now);
+                let queued = self.listeners[index].listener.queued().unwrap_or(usize::MAX);
+                self.accept(index, now, queued);
             }
         }
         self.stopping = true;

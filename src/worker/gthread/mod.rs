@@ -55,14 +55,17 @@ pub fn run(py: Python<'_>, state: &Arc<WorkerState>, listeners: &[Listener], cfg
     let shared = Arc::new(Shared::new(waker, max_connections));
     let request_timeout = (cfg.request_timeout > 0).then(|| Duration::from_secs(cfg.request_timeout));
     let watchdog = Arc::new(Watchdog::new(threads, request_timeout));
-    let socks = listeners.iter().map(|l| l.socket.try_clone()).collect::<std::io::Result<Vec<_>>>()?;
+    let own = listeners
+        .iter()
+        .map(|l| Ok(Listener { socket: l.socket.try_clone()?, addr: l.addr.clone(), local: l.local.clone() }))
+        .collect::<std::io::Result<Vec<_>>>()?;
     let settings = IoSettings {
         limits: cfg.limits.clone(),
         head_timeout,
         keepalive: Duration::from_secs(cfg.keepalive.max(1)),
         max_connections,
     };
-    let io = IoLoop::new(poll, socks, shared.clone(), settings)?;
+    let io = IoLoop::new(poll, own, shared.clone(), settings)?;
     let ctx = Arc::new(PoolContext {
         state: state.clone(),
         shared: shared.clone(),
