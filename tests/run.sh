@@ -55,4 +55,18 @@ if [ "$status" -eq 5 ]; then
     echo "run.sh: pytest collected no tests" >&2
     exit 1
 fi
+
+# The request corpus and the WSGI tests again under the other worker classes (issues 5 and 6:
+# every parsing and PEP 3333 rule holds whichever worker serves).
+CORE_TESTS=(tests/test_corpus.py tests/test_pep3333.py tests/test_wsgi_environ.py tests/test_wsgi_input.py
+            tests/test_wsgi_response.py tests/test_wsgi_failures.py tests/test_frameworks.py)
+for worker in gthread gevent; do
+    echo "run.sh: core tests under -k $worker"
+    replay=0
+    RGUNICORN_TEST_WORKER="$worker" "$VENV_PY" -m pytest -q -p no:cacheprovider --timeout "$PER_TEST_TIMEOUT" \
+        "${CORE_TESTS[@]}" || replay=$?
+    if [ "$replay" -ne 0 ]; then
+        status=1
+    fi
+done
 exit "$status"

@@ -41,6 +41,18 @@ _SCRUBBED_ENV = (
 )
 
 
+# RGUNICORN_TEST_WORKER=gthread|gevent replays tests written for the default worker under another
+# worker class (tests that choose their own -k keep it).
+WORKER_UNDER_TEST = os.environ.get("RGUNICORN_TEST_WORKER", "sync")
+# Keep-alive off: these replays read each response until the connection closes; keep-alive and
+# pipelining have their own tests in test_gthread.py and test_gevent.py.
+WORKER_ARGS = {
+    "sync": [],
+    "gthread": ["-k", "gthread", "--threads", "4", "--keep-alive", "0"],
+    "gevent": ["-k", "gevent", "--keep-alive", "0"],
+}[WORKER_UNDER_TEST]
+
+
 def server_command():
     if UNDER_GUNICORN:
         return [sys.executable, "-m", "gunicorn", "--no-control-socket"]
@@ -153,6 +165,8 @@ class ServerProcess:
             pass_fds = (self.sock.fileno(),)
         if chdir is not None:
             cmd += ["--chdir", str(chdir)]
+        if command is None and not {"-k", "--worker-class", "--threads"} & set(args):
+            cmd += WORKER_ARGS
         cmd += list(args)
         if app is not None:
             cmd.append(app)

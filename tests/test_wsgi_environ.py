@@ -3,6 +3,10 @@
 import json
 
 import rawhttp
+from server import WORKER_UNDER_TEST
+
+# gunicorn: False for sync, True for gthread and the async (gevent) workers.
+MULTITHREAD = WORKER_UNDER_TEST != "sync"
 
 
 def _environ(srv, request, env_of_client=False):
@@ -50,7 +54,8 @@ def test_required_keys_types_and_values(shared_server):
 
     assert types["wsgi.version"] == "tuple" and values["wsgi.version"] == [1, 0]
     assert values["wsgi.url_scheme"] == "http"
-    assert types["wsgi.multithread"] == "bool" and values["wsgi.multithread"] is False
+    # gunicorn: False for sync, True for gthread and the async (gevent) workers.
+    assert types["wsgi.multithread"] == "bool" and values["wsgi.multithread"] is MULTITHREAD
     assert types["wsgi.multiprocess"] == "bool" and values["wsgi.multiprocess"] is False
     assert types["wsgi.run_once"] == "bool" and values["wsgi.run_once"] is False
     assert values["wsgi.input_terminated"] is True
@@ -92,7 +97,7 @@ def test_multiprocess_true_with_two_workers(shared_server):
     srv = shared_server("environ_app:app", "-w", "2")
     environ, _, _ = _environ(srv, b"GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
     assert _values(environ)["wsgi.multiprocess"] is True
-    assert _values(environ)["wsgi.multithread"] is False
+    assert _values(environ)["wsgi.multithread"] is MULTITHREAD
 
 
 def test_script_name_from_environment(shared_server):
