@@ -6,13 +6,13 @@
 //! head, a pool thread from the moment its head is queued until the connection comes back or is
 //! closed. That is what keeps pipelined responses in order without any per-request locking.
 
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 
 use pyo3::PyErr;
 use socket2::Socket;
 
+pub use super::queue::JobQueue;
 use crate::http::RequestHead;
 use crate::wsgi::environ::Peer;
 
@@ -62,91 +62,9 @@ impl Back {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding one of these locks leaves plain data behind, still consistent.
     m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-struct QueueState {
-    jobs: VecDeque<Job>,
-    /// Threads waiting in `wait_pop`.
-    sleeping: usize,
-    /// Of those, how many were already woken for a job and not yet running.
-    woken: usize,
-    closed: bool,
-}
-
-/// Requests waiting for a pool thread.
-pub struct JobQueue {
-    state: Mutex<QueueState>,
-    ready: Condvar,
-}
-
-impl JobQueue {
-    /// An empty queue.
-    pub fn new() -> Self {
-        let state = QueueState { jobs: VecDeque::with_capacity(64), sleeping: 0, woken: 0, closed: false };
-        JobQueue { state: Mutex::new(state), ready: Condvar::new() }
-    }
-
-    /// Queue a request and wake a sleeping thread for it, unless enough were woken already.
-    pub fn push(&self, job: Job) {
-        let mut state = lock(&self.state);
-        state.jobs.push_back(job);
-        let wake = state.sleeping > state.woken;
-        if wake {
-            state.woken += 1;
-        }
-        drop(state);
-        if wake {
-            self.ready.notify_one();
-        }
-    }
-
-    /// Take a request without waiting (a thread that just finished one tries this while it still
-    /// holds the GIL, so that a busy worker does not pass the GIL around between requests).
-    pub fn try_pop(&self) -> Option<Job> {
-        lock(&self.state).jobs.pop_front()
-    }
-
-    /// Wait for a request (call with the GIL released). `None` once the queue is closed.
-    pub fn wait_pop(&self) -> Option<Job> {
-        let mut state = lock(&self.state);
-        loop {
-            if let Some(job) = state.jobs.pop_front() {
-                return Some(job);
-            }
-            if state.closed {
-                return None;
-            }
-            state.sleeping += 1;
-            state = self.ready.wait(state).unwrap_or_else(|p| p.into_inner());
-            state.sleeping -= 1;
-            state.woken = state.woken.saturating_sub(1);
-        }
-    }
-
-    /// Requests waiting.
-    pub fn len(&self) -> usize {
-        lock(&self.state).jobs.len()
-    }
-
-    /// Whether no request is waiting.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Wake every waiting thread and let them return `None` once the queue is empty.
-    pub fn close(&self) {
-        lock(&self.state).closed = true;
-        self.ready.notify_all();
-    }
-}
-
-impl Default for JobQueue {
-    fn default() -> Self {
-        Self::new()
-    }
 }
 
 struct BackState {
@@ -236,10 +154,10 @@ pub struct Shared {
 
 impl Shared {
     /// The shared state around a waker of the I/O thread's poller, for at most `max_tokens`
-    /// connections.
-    pub fn new(waker: mio::Waker, max_tokens: usize) -> Self {
+    /// connections and `threads` pool threads.
+    pub fn new(waker: mio::Waker, max_tokens: usize, threads: usize) -> Self {
         Shared {
-            jobs: JobQueue::new(),
+            jobs: JobQueue::new(threads),
             back: BackChannel::new(waker, max_tokens),
             stopping: AtomicBool::new(false),
             paused: AtomicBool::new(false),
@@ -300,53 +218,7 @@ impl Shared {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
     use std::time::Duration;
-
-    fn job(token: usize) -> Job {
-        let (a, _b) = std::os::unix::net::UnixStream::pair().expect("socketpair");
-        let head =
-            crate::http::parse_request_head(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", &crate::http::Limits::default())
-                .expect("valid")
-                .expect("complete");
-        Job {
-            conn: Conn { token, sock: Socket::from(std::os::fd::OwnedFd::from(a)), peer: Peer::Unix },
-            head,
-            already: Vec::new(),
-        }
-    }
-
-    #[test]
-    fn queue_is_fifo_and_wakes_sleepers() {
-        let q = Arc::new(JobQueue::new());
-        let q2 = q.clone();
-        let waiter = std::thread::spawn(move || q2.wait_pop().map(|j| j.conn.token));
-        std::thread::sleep(Duration::from_millis(20));
-        q.push(job(7));
-        assert_eq!(waiter.join().expect("join"), Some(7));
-        q.push(job(1));
-        q.push(job(2));
-        assert_eq!(q.len(), 2);
-        assert_eq!(q.try_pop().map(|j| j.conn.token), Some(1));
-        assert_eq!(q.wait_pop().map(|j| j.conn.token), Some(2));
-        assert!(q.try_pop().is_none());
-    }
-
-    #[test]
-    fn closing_releases_waiters() {
-        let q = Arc::new(JobQueue::new());
-        let waiters: Vec<_> = (0..3)
-            .map(|_| {
-                let q = q.clone();
-                std::thread::spawn(move || q.wait_pop().is_none())
-            })
-            .collect();
-        std::thread::sleep(Duration::from_millis(20));
-        q.close();
-        for w in waiters {
-            assert!(w.join().expect("join"));
-        }
-    }
 
     #[test]
     fn back_channel_wakes_the_poller_once_per_drain() {

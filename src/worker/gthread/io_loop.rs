@@ -21,6 +21,7 @@ use mio::{Events, Interest, Poll, Token};
 use socket2::Socket;
 
 use super::handoff::{Back, Conn, Job, Shared};
+use super::queue::FRESH;
 use super::table::{ConnTable, Entry, Reading};
 use crate::http::response::error_response;
 use crate::http::{parse_request_head, HttpError, Limits, RequestHead};
@@ -75,6 +76,8 @@ pub struct IoLoop {
     back: Vec<Back>,
     stopping: bool,
     accept_retry: Option<Instant>,
+    /// A queued request was left for a running pool thread (see [`super::queue`]).
+    wake_pending: bool,
 }
 
 impl IoLoop {
@@ -91,6 +94,7 @@ impl IoLoop {
             back: Vec::with_capacity(64),
             stopping: false,
             accept_retry: None,
+            wake_pending: false,
         };
         io.listen(true)?;
         Ok(io)
@@ -106,6 +110,9 @@ impl IoLoop {
             }
             if self.accept_retry.is_some() {
                 timeout = Some(timeout.map_or(ACCEPT_BACKOFF, |t| t.min(ACCEPT_BACKOFF)));
+            }
+            if self.wake_pending {
+                timeout = Some(timeout.map_or(FRESH, |t| t.min(FRESH)));
             }
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() != io::ErrorKind::Interrupted {
@@ -123,6 +130,9 @@ impl IoLoop {
                 }
             }
             self.take_back(now);
+            if self.wake_pending {
+                self.wake_pending = self.shared.jobs.wake_if_stalled();
+            }
             if self.shared.is_stopping() && !self.stopping {
                 self.begin_stop(now);
             }
@@ -293,7 +303,9 @@ impl IoLoop {
     fn dispatch(&mut self, token: usize, head: RequestHead, already: Vec<u8>, pending: bool) {
         let Some(Entry::Reading(r)) = self.table.set(token, Entry::Busy { pending }) else { return };
         let conn = Conn { token, sock: r.sock, peer: r.peer };
-        self.shared.jobs.push(Job { conn, head, already });
+        if self.shared.jobs.push(Job { conn, head, already }) {
+            self.wake_pending = true;
+        }
     }
 
     /// Answer a malformed head with its status, then close gently. The app never sees it.

@@ -9,7 +9,8 @@
 //!
 //! - [`io_loop`]: the poll loop; [`table`]: its connections and their deadlines.
 //! - [`pool`]: the threads that call the app; [`transport`]: their sockets.
-//! - [`handoff`]: what the threads pass to each other; [`watchdog`]: `--request-timeout`.
+//! - [`handoff`]: what the threads pass to each other; [`queue`]: the pool's work and when to
+//!   wake a thread for it; [`watchdog`]: `--request-timeout`.
 //!
 //! The main thread beats the heartbeat only after it got the GIL back from a sleep, so the beat
 //! proves that Python can run: a request that sleeps past `--timeout` does not get the worker
@@ -19,6 +20,7 @@
 pub mod handoff;
 pub mod io_loop;
 pub mod pool;
+pub mod queue;
 pub mod table;
 pub mod transport;
 pub mod watchdog;
@@ -52,7 +54,7 @@ pub fn run(py: Python<'_>, state: &Arc<WorkerState>, listeners: &[Listener], cfg
     let poll = Poll::new()?;
     let waker = Waker::new(poll.registry(), WAKER)?;
     let max_connections = cfg.worker_connections.max(1);
-    let shared = Arc::new(Shared::new(waker, max_connections));
+    let shared = Arc::new(Shared::new(waker, max_connections, threads));
     let request_timeout = (cfg.request_timeout > 0).then(|| Duration::from_secs(cfg.request_timeout));
     let watchdog = Arc::new(Watchdog::new(threads, request_timeout));
     let own = listeners

@@ -67,7 +67,7 @@ fn thread_main(ctx: &PoolContext, index: usize) {
         loop {
             let job = match ctx.shared.jobs.try_pop() {
                 Some(job) => job,
-                None => match py.detach(|| ctx.shared.jobs.wait_pop()) {
+                None => match py.detach(|| ctx.shared.jobs.wait_pop(index)) {
                     Some(job) => job,
                     None => break,
                 },
@@ -84,6 +84,7 @@ fn serve_connection(py: Python<'_>, ctx: &PoolContext, index: usize, job: Job) {
     let app = ctx.state.conn.app.bind(py);
     let mut in_a_row = 0;
     loop {
+        ctx.shared.jobs.started(index);
         let closing = ctx.shared.is_stopping();
         let opts = if closing { &ctx.closing } else { &ctx.opts };
         let transport =
