@@ -24,9 +24,9 @@ impl AppLoadError {
     }
 
     fn from_python(py: Python<'_>, message: String, err: &PyErr) -> AppLoadError {
-        let exit_code = err.is_instance_of::<pyo3::exceptions::PySystemExit>(py).then(|| {
-            err.value(py).getattr("code").ok().and_then(|c| c.extract::<i32>().ok()).unwrap_or(0)
-        });
+        let exit_code = err
+            .is_instance_of::<pyo3::exceptions::PySystemExit>(py)
+            .then(|| err.value(py).getattr("code").ok().and_then(|c| c.extract::<i32>().ok()).unwrap_or(0));
         AppLoadError { message, traceback: Some(format_traceback(py, err)), exit_code }
     }
 }
@@ -41,17 +41,18 @@ pub fn load_app(py: Python<'_>, spec: &str) -> Result<Py<PyAny>, AppLoadError> {
         return Err(AppLoadError::plain(format!("Invalid APP_MODULE {spec:?}: expected MODULE or MODULE:CALLABLE")));
     }
     // Through importlib (as gunicorn) rather than the C API, so the error has a traceback to log.
-    let module = py.import("importlib").and_then(|il| il.call_method1("import_module", (module_name,))).map_err(|err| {
-        let missing_itself = err.is_instance_of::<pyo3::exceptions::PyModuleNotFoundError>(py)
-            && err.value(py).getattr("name").ok().and_then(|n| n.extract::<String>().ok()).as_deref()
-                == Some(module_name);
-        let message = if missing_itself {
-            format!("Failed to find module '{module_name}'")
-        } else {
-            format!("Failed to import module '{module_name}': {}", exception_line(py, &err))
-        };
-        AppLoadError::from_python(py, message, &err)
-    })?;
+    let module =
+        py.import("importlib").and_then(|il| il.call_method1("import_module", (module_name,))).map_err(|err| {
+            let missing_itself = err.is_instance_of::<pyo3::exceptions::PyModuleNotFoundError>(py)
+                && err.value(py).getattr("name").ok().and_then(|n| n.extract::<String>().ok()).as_deref()
+                    == Some(module_name);
+            let message = if missing_itself {
+                format!("Failed to find module '{module_name}'")
+            } else {
+                format!("Failed to import module '{module_name}': {}", exception_line(py, &err))
+            };
+            AppLoadError::from_python(py, message, &err)
+        })?;
 
     let (path, call) = parse_expression(py, expr).map_err(|why| {
         AppLoadError::plain(format!("Failed to parse {expr:?} as an attribute name or function call{why}"))

@@ -109,9 +109,11 @@ fn serve(py: Python<'_>, cfg: Config, hooks: config::hooks::Hooks, argv: &[Strin
     if cfg.capture_output {
         logging::capture_output();
     }
-    let python_logging = cfg.logconfig.is_some() || cfg.logconfig_json.is_some() || cfg.has_logconfig_dict() || cfg.syslog;
+    let python_logging =
+        cfg.logconfig.is_some() || cfg.logconfig_json.is_some() || cfg.has_logconfig_dict() || cfg.syslog;
     if python_logging {
-        configure_python_logging(py, &cfg, &hooks).map_err(|e| (START_ERROR, format!("Cannot configure logging: {e}")))?;
+        configure_python_logging(py, &cfg, &hooks)
+            .map_err(|e| (START_ERROR, format!("Cannot configure logging: {e}")))?;
     }
     // With a logging configuration, gunicorn.access records flow even without --access-logfile.
     let access_target = cfg.accesslog.clone().or_else(|| logging::python::replaces_writers().then(|| "-".to_string()));
@@ -163,10 +165,9 @@ fn warn_unimplemented(cfg: &Config, hooks: &config::hooks::Hooks) {
 
 /// `--log-config`, `logconfig_dict`, `--log-config-json`, `--log-syslog` through Python's logging.
 fn configure_python_logging(py: Python<'_>, cfg: &Config, hooks: &config::hooks::Hooks) -> PyResult<()> {
-    let prefix = cfg
-        .syslog_prefix
-        .clone()
-        .unwrap_or_else(|| format!("rgunicorn.{}", cfg.proc_name.clone().or_else(|| cfg.wsgi_app()).unwrap_or_default()));
+    let prefix = cfg.syslog_prefix.clone().unwrap_or_else(|| {
+        format!("rgunicorn.{}", cfg.proc_name.clone().or_else(|| cfg.wsgi_app()).unwrap_or_default())
+    });
     logging::python::configure(
         py,
         logging::python::PythonLogging {

@@ -133,7 +133,13 @@ impl Listener {
         let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
         // SAFETY: info and len point to valid memory of the sizes passed.
         let rc = unsafe {
-            libc::getsockopt(self.fd(), libc::IPPROTO_TCP, libc::TCP_INFO, (&mut info as *mut libc::tcp_info).cast(), &mut len)
+            libc::getsockopt(
+                self.fd(),
+                libc::IPPROTO_TCP,
+                libc::TCP_INFO,
+                (&mut info as *mut libc::tcp_info).cast(),
+                &mut len,
+            )
         };
         (rc == 0).then_some(info.tcpi_unacked as usize)
     }
@@ -225,10 +231,15 @@ mod tests {
         }
         assert!(l.to_string_for_test().starts_with("http://127.0.0.1:"));
         assert_eq!(l.queued(), Some(0));
-        let clients: Vec<_> = (0..3).map(|_| std::net::TcpStream::connect(match l.local {
-            ListenAddr::Inet(sa) => sa,
-            ListenAddr::Unix(_) => unreachable!(),
-        }).expect("connect")).collect();
+        let clients: Vec<_> = (0..3)
+            .map(|_| {
+                std::net::TcpStream::connect(match l.local {
+                    ListenAddr::Inet(sa) => sa,
+                    ListenAddr::Unix(_) => unreachable!(),
+                })
+                .expect("connect")
+            })
+            .collect();
         assert_eq!(l.queued(), Some(clients.len()));
     }
 

@@ -89,7 +89,13 @@ pub struct Arbiter {
 
 impl Arbiter {
     /// A master for `cfg`; `argv` is kept to reload (HUP) and re-exec (USR2).
-    pub fn new(py: Python<'_>, cfg: Config, hooks: Hooks, argv: Vec<String>, preloaded: Option<Py<PyAny>>) -> PyResult<Arbiter> {
+    pub fn new(
+        py: Python<'_>,
+        cfg: Config,
+        hooks: Hooks,
+        argv: Vec<String>,
+        preloaded: Option<Py<PyAny>>,
+    ) -> PyResult<Arbiter> {
         let signals = SignalQueue::install(MASTER_SIGNALS)?;
         let pid = std::process::id();
         let log_object = Py::new(py, crate::logging::pylogger::PyLogger)?.into_any();

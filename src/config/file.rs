@@ -5,9 +5,9 @@
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyInt, PyList, PyString, PyTuple};
 
+use super::hooks::Hooks;
 use super::settings::{Type, SETTINGS};
 use super::value::Value;
-use super::hooks::Hooks;
 use super::{Config, ConfigError};
 
 /// Run the config file at `location` and apply its settings to `cfg`.

@@ -231,9 +231,7 @@ fn render_atom(out: &mut String, atom: &Atom, rec: &Record<'_>) {
             out,
             rec.response_headers.iter().rev().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone()),
         ),
-        Atom::Environ(name) => {
-            or_dash(out, rec.environ.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
-        }
+        Atom::Environ(name) => or_dash(out, rec.environ.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())),
     }
 }
 
@@ -348,7 +346,10 @@ mod tests {
 
     #[test]
     fn default_format_minus_time() {
-        let req = vec![("User-Agent".to_string(), b"curl/8".to_vec()), ("Authorization".into(), b"Basic dXNlcjpwdw==".to_vec())];
+        let req = vec![
+            ("User-Agent".to_string(), b"curl/8".to_vec()),
+            ("Authorization".into(), b"Basic dXNlcjpwdw==".to_vec()),
+        ];
         let fmt = Format::parse(r#"%(h)s %(l)s %(u)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s""#);
         assert_eq!(render(&fmt, &record(&req, &[])), r#"127.0.0.1 - user "GET /a?b=1 HTTP/1.1" 200 13 "-" "curl/8""#);
     }
@@ -357,7 +358,9 @@ mod tests {
     fn headers_environ_timings_and_escapes() {
         let req = vec![("X-Request-Id".to_string(), b"abc".to_vec())];
         let resp = vec![("Content-Type".to_string(), "text/plain".to_string())];
-        let fmt = Format::parse("%({x-request-id}i)s %({content-type}o)s %({wsgi.url_scheme}e)s %(D)s %(M)s %(T)s %(L)s 100%% %(zz)s");
+        let fmt = Format::parse(
+            "%({x-request-id}i)s %({content-type}o)s %({wsgi.url_scheme}e)s %(D)s %(M)s %(T)s %(L)s 100%% %(zz)s",
+        );
         assert_eq!(render(&fmt, &record(&req, &resp)), "abc text/plain http 1234567 1234 1 1.234567 100% -");
         assert_eq!(fmt.environ_keys(), vec!["wsgi.url_scheme"]);
     }

@@ -17,38 +17,69 @@ fn render(msg: &Bound<'_, PyAny>, args: &Bound<'_, PyTuple>) -> PyResult<String>
 #[pymethods]
 impl PyLogger {
     #[pyo3(signature = (msg, *args, **_kwargs))]
-    fn debug(&self, msg: &Bound<'_, PyAny>, args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+    fn debug(
+        &self,
+        msg: &Bound<'_, PyAny>,
+        args: &Bound<'_, PyTuple>,
+        _kwargs: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
         emit(Level::Debug, format_args!("{}", render(msg, args)?));
         Ok(())
     }
 
     #[pyo3(signature = (msg, *args, **_kwargs))]
-    fn info(&self, msg: &Bound<'_, PyAny>, args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+    fn info(
+        &self,
+        msg: &Bound<'_, PyAny>,
+        args: &Bound<'_, PyTuple>,
+        _kwargs: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
         emit(Level::Info, format_args!("{}", render(msg, args)?));
         Ok(())
     }
 
     #[pyo3(signature = (msg, *args, **_kwargs))]
-    fn warning(&self, msg: &Bound<'_, PyAny>, args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+    fn warning(
+        &self,
+        msg: &Bound<'_, PyAny>,
+        args: &Bound<'_, PyTuple>,
+        _kwargs: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
         emit(Level::Warning, format_args!("{}", render(msg, args)?));
         Ok(())
     }
 
     #[pyo3(signature = (msg, *args, **_kwargs))]
-    fn error(&self, msg: &Bound<'_, PyAny>, args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+    fn error(
+        &self,
+        msg: &Bound<'_, PyAny>,
+        args: &Bound<'_, PyTuple>,
+        _kwargs: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
         emit(Level::Error, format_args!("{}", render(msg, args)?));
         Ok(())
     }
 
     #[pyo3(signature = (msg, *args, **_kwargs))]
-    fn critical(&self, msg: &Bound<'_, PyAny>, args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+    fn critical(
+        &self,
+        msg: &Bound<'_, PyAny>,
+        args: &Bound<'_, PyTuple>,
+        _kwargs: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
         emit(Level::Critical, format_args!("{}", render(msg, args)?));
         Ok(())
     }
 
     /// `error` plus the traceback of the exception being handled.
     #[pyo3(signature = (msg, *args, **_kwargs))]
-    fn exception(&self, py: Python<'_>, msg: &Bound<'_, PyAny>, args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+    fn exception(
+        &self,
+        py: Python<'_>,
+        msg: &Bound<'_, PyAny>,
+        args: &Bound<'_, PyTuple>,
+        _kwargs: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
         let tb: String = py.import("traceback")?.call_method0("format_exc")?.extract()?;
         emit(Level::Error, format_args!("{}\n{}", render(msg, args)?, tb.trim_end()));
         Ok(())

@@ -38,10 +38,8 @@ pub fn configure(py: Python<'_>, setup: PythonLogging<'_>) -> PyResult<()> {
     let module = py.import("rgunicorn._logging")?;
     let has_config = setup.logconfig.is_some() || setup.logconfig_dict.is_some() || setup.logconfig_json.is_some();
     if has_config {
-        module.call_method1(
-            "configure",
-            (setup.loglevel, setup.logconfig, setup.logconfig_dict, setup.logconfig_json),
-        )?;
+        module
+            .call_method1("configure", (setup.loglevel, setup.logconfig, setup.logconfig_dict, setup.logconfig_json))?;
     }
     if let Some((addr, facility, prefix, access_too)) = setup.syslog {
         module.call_method1("add_syslog", (addr, facility, prefix, access_too))?;

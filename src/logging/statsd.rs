@@ -28,11 +28,12 @@ fn connect(host: &str) -> std::io::Result<Sock> {
         sock.set_nonblocking(true)?;
         return Ok(Sock::Unix(sock));
     }
-    let with_port = if host.rsplit_once(':').is_some_and(|(h, p)| !h.ends_with(':') && p.parse::<u16>().is_ok() && !h.is_empty()) {
-        host.to_string()
-    } else {
-        format!("{host}:8125")
-    };
+    let with_port =
+        if host.rsplit_once(':').is_some_and(|(h, p)| !h.ends_with(':') && p.parse::<u16>().is_ok() && !h.is_empty()) {
+            host.to_string()
+        } else {
+            format!("{host}:8125")
+        };
     let target = std::net::ToSocketAddrs::to_socket_addrs(&with_port)?
         .next()
         .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::AddrNotAvailable, host.to_string()))?;

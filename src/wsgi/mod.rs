@@ -141,7 +141,10 @@ fn call_app(
             log_access(py, head, peer, environ_for_log.as_ref(), http_err.status(), 0, &[], started);
             return Ok(closed_outcome(http_err.status(), false));
         }
-        if err.is_instance_of::<PyConnectionError>(py) || err.is_instance_of::<PyTimeoutError>(py) || body_error.is_some() {
+        if err.is_instance_of::<PyConnectionError>(py)
+            || err.is_instance_of::<PyTimeoutError>(py)
+            || body_error.is_some()
+        {
             crate::debug!("Ignoring connection error on {}: {}", head.uri, err);
         } else {
             crate::error!("Error handling request {}\n{}", head.uri, format_traceback(py, &err).trim_end());

@@ -101,7 +101,9 @@ impl RequestHooks {
         })();
         let environ = environ.map(|e| e.clone().into_any()).unwrap_or_else(|| PyDict::new(py).into_any());
         match resp {
-            Ok(resp) => log_failure(py, "post_request", hook.bind(py).call1((self.worker.bind(py), req, environ, resp))),
+            Ok(resp) => {
+                log_failure(py, "post_request", hook.bind(py).call1((self.worker.bind(py), req, environ, resp)))
+            }
             Err(e) => log_failure(py, "post_request", Err(e)),
         }
     }
