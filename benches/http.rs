@@ -108,12 +108,8 @@ fn serialise(c: &mut Criterion) {
     push_http_date(&mut date);
     let date = String::from_utf8(date).expect("IMF-fixdate is ASCII");
     // What the worker sends for the hello app.
-    let hello: Vec<(&str, &str)> = vec![
-        ("Server", "rgunicorn"),
-        ("Date", &date),
-        ("Content-Type", "text/plain"),
-        ("Content-Length", "13"),
-    ];
+    let hello: Vec<(&str, &str)> =
+        vec![("Server", "rgunicorn"), ("Date", &date), ("Content-Type", "text/plain"), ("Content-Length", "13")];
     // A framework's response: cookies, caching and security headers.
     let framework: Vec<(&str, &str)> = vec![
         ("Server", "rgunicorn"),
@@ -155,9 +151,7 @@ fn serialise(c: &mut Criterion) {
             black_box(&out);
         })
     });
-    group.bench_function("error_response_400", |b| {
-        b.iter(|| error_response(black_box(&HttpError::BareLineFeed)))
-    });
+    group.bench_function("error_response_400", |b| b.iter(|| error_response(black_box(&HttpError::BareLineFeed))));
     group.finish();
 }
 
