@@ -37,9 +37,12 @@ def spawn_orphan(lifetime):
     if middle == 0:
         try:
             os.close(r)
+            # Taken before the fork: asked in the grandchild, getppid() may already answer 1
+            # if this process has exited, and the grandchild would wait for a change that came.
+            me = os.getpid()
             grandchild = os.fork()
             if grandchild == 0:
-                _orphan(lifetime, os.getppid())
+                _orphan(lifetime, me)
             os.write(w, str(grandchild).encode())
         finally:
             os._exit(0)
