@@ -14,6 +14,7 @@ pub mod errors;
 pub mod http;
 pub mod logging;
 pub mod sock;
+pub mod tls;
 pub mod worker;
 pub mod wsgi;
 
@@ -132,6 +133,8 @@ fn serve(py: Python<'_>, cfg: Config, hooks: config::hooks::Hooks, argv: &[Strin
     }
     warn_unimplemented(&cfg, &hooks);
     prepare_python(py, &cfg).map_err(|e| (START_ERROR, format!("Cannot prepare the Python environment: {e}")))?;
+    // After --chdir, so that relative paths mean what they mean to gunicorn.
+    let tls = tls::rustls_config(&cfg).map_err(|e| (START_ERROR, format!("TLS: {e}")))?;
 
     let preloaded = if cfg.preload_app {
         match app::load_app(py, &spec) {
@@ -150,14 +153,21 @@ fn serve(py: Python<'_>, cfg: Config, hooks: config::hooks::Hooks, argv: &[Strin
     if cfg.daemon {
         daemonize(py).map_err(|e| (START_ERROR, format!("Cannot daemonize: {e}")))?;
     }
-    let arbiter = arbiter::Arbiter::new(py, cfg, hooks, argv.to_vec(), preloaded)
+    let arbiter = arbiter::Arbiter::new(py, cfg, hooks, argv.to_vec(), preloaded, tls)
         .map_err(|e| (START_ERROR, format!("Cannot start the master: {e}")))?;
     Ok(arbiter.run(py))
 }
 
 /// Settings that are accepted for compatibility but have no effect yet: say so, never ignore silently.
 fn warn_unimplemented(cfg: &Config, hooks: &config::hooks::Hooks) {
-    let _ = hooks;
+    let custom_context = hooks.has("ssl_context");
+    if custom_context && cfg.effective_worker_class() != config::WorkerClass::Gevent {
+        crate::warning!(
+            "The ssl_context hook builds a Python SSLContext, which only -k gevent uses; the {} worker's TLS \
+             (rustls) is configured by certfile, keyfile, ca_certs, cert_reqs and ciphers",
+            cfg.effective_worker_class().as_str()
+        );
+    }
     for name in cfg.unimplemented_in_use() {
         crate::warning!("Setting '{name}' is accepted but not implemented yet: it has no effect");
     }

@@ -77,6 +77,8 @@ pub struct Arbiter {
     worker_age: u64,
     signals: SignalQueue,
     preloaded: Option<Py<PyAny>>,
+    /// The TLS configuration workers inherit, rebuilt on HUP from the (maybe renewed) files.
+    tls: Option<Arc<rustls::ServerConfig>>,
     pid: u32,
     server: Py<ServerObject>,
     log_object: Py<PyAny>,
@@ -95,6 +97,7 @@ impl Arbiter {
         hooks: Hooks,
         argv: Vec<String>,
         preloaded: Option<Py<PyAny>>,
+        tls: Option<Arc<rustls::ServerConfig>>,
     ) -> PyResult<Arbiter> {
         let signals = SignalQueue::install(MASTER_SIGNALS)?;
         let pid = std::process::id();
@@ -115,6 +118,7 @@ impl Arbiter {
             worker_age: 0,
             signals,
             preloaded,
+            tls,
             pid,
             server,
             log_object,
@@ -310,6 +314,7 @@ impl Arbiter {
                 if let Err(e) = crate::logging::configure(level, &self.cfg.errorlog) {
                     crate::error!("Cannot reopen the error log after reload: {e}");
                 }
+                self.reload_tls();
                 if let Ok(cfg_object) = crate::config::view::config_object(py, &self.cfg, &self.hooks) {
                     self.server.get().set_cfg(cfg_object);
                 }
@@ -345,6 +350,16 @@ impl Arbiter {
         }
         for pid in old {
             let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
+        }
+    }
+
+    /// Re-read the certificates and keys (a renewed certificate needs only a HUP). If the new
+    /// files do not load, the workers keep serving the previous ones and the log says why.
+    fn reload_tls(&mut self) {
+        match crate::tls::rustls_config(&self.cfg) {
+            Ok(tls) => self.tls = tls,
+            Err(e) if self.tls.is_some() => crate::error!("Reload kept the previous TLS certificate: {e}"),
+            Err(e) => crate::error!("Reload cannot enable TLS: {e}"),
         }
     }
 
@@ -470,6 +485,7 @@ impl Arbiter {
                 ppid: self.pid,
                 age: self.worker_age,
                 preloaded: self.preloaded.as_ref().map(|a| a.clone_ref(py)),
+                tls: self.tls.clone(),
                 object: object.clone_ref(py),
                 hooks: &self.hooks,
             };

@@ -224,6 +224,8 @@ pub struct Config {
     pub disable_redirect_access_to_syslog: bool,
     /// `--check-config`.
     pub check_config: bool,
+    /// TLS: certfile, keyfile, ca_certs, cert_reqs, ciphers and friends.
+    pub tls: crate::tls::TlsOptions,
     /// `--print-config`.
     pub print_config: bool,
 }
@@ -283,6 +285,7 @@ impl Config {
             disable_redirect_access_to_syslog: false,
             check_config: false,
             print_config: false,
+            tls: crate::tls::TlsOptions::default(),
         };
         for setting in SETTINGS {
             let value = cfg.default_value(setting)?;
@@ -490,6 +493,18 @@ impl Config {
             "disable_redirect_access_to_syslog" => self.disable_redirect_access_to_syslog = flag(),
             "check_config" => self.check_config = flag(),
             "print_config" => self.print_config = flag(),
+            "certfile" => self.tls.certfile = text().filter(|t| !t.is_empty()),
+            "keyfile" => self.tls.keyfile = text().filter(|t| !t.is_empty()),
+            "ca_certs" => self.tls.ca_certs = text().filter(|t| !t.is_empty()),
+            "cert_reqs" => {
+                self.tls.cert_reqs = u8::try_from(uint()?)
+                    .ok()
+                    .filter(|n| *n <= 2)
+                    .ok_or_else(|| bad("0 (none), 1 (optional) or 2 (required)"))?
+            }
+            "ciphers" => self.tls.ciphers = text(),
+            "suppress_ragged_eofs" => self.tls.suppress_ragged_eofs = flag(),
+            "do_handshake_on_connect" => self.tls.do_handshake_on_connect = flag(),
             "wsgi_app" => {}
             _ => {}
         }

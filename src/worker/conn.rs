@@ -33,6 +33,10 @@ pub struct ConnContext {
     pub send_timeout: Option<Duration>,
     /// Idle time allowed between keep-alive requests.
     pub keepalive_timeout: Duration,
+    /// Connections speak TLS with this configuration (sync and gthread workers).
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// `--suppress-ragged-eofs`.
+    pub suppress_ragged_eofs: bool,
 }
 
 /// Why reading a head stopped without a request.

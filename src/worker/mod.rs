@@ -95,6 +95,8 @@ pub struct WorkerBoot<'a> {
     pub object: Py<WorkerObject>,
     /// The config file's hooks.
     pub hooks: &'a crate::config::hooks::Hooks,
+    /// The TLS configuration the master built (sync and gthread workers).
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 /// Run a worker to completion and return its exit code. Never returns into master code paths:
@@ -193,6 +195,7 @@ fn build_state(
         listen,
         cfg.multiprocess(),
         cfg.effective_worker_class() != WorkerClass::Sync,
+        cfg.tls.enabled(),
         ForwardedAllow::from_list(&cfg.forwarded_allow_ips),
         cfg.secure_scheme_headers.clone(),
     )?;
@@ -207,6 +210,8 @@ fn build_state(
         head_timeout: Duration::from_secs(head_secs),
         send_timeout: (cfg.timeout > 0).then(|| Duration::from_secs(cfg.timeout)),
         keepalive_timeout: Duration::from_secs(cfg.keepalive.max(1)),
+        tls: boot.tls.clone(),
+        suppress_ragged_eofs: cfg.tls.suppress_ragged_eofs,
     };
     let max_requests = if cfg.max_requests > 0 { cfg.max_requests + jitter(cfg.max_requests_jitter) } else { 0 };
     Ok(WorkerState {

@@ -26,6 +26,10 @@ pub trait Transport: Send + Sync {
     fn closing(&self) -> bool {
         false
     }
+    /// The TLS facts of the connection (`None` for plain TCP and unix sockets).
+    fn tls_facts(&self) -> Option<std::sync::Arc<crate::tls::facts::TlsFacts>> {
+        None
+    }
 }
 
 /// A kernel socket used in blocking mode with timeouts.

@@ -10,6 +10,7 @@ use pyo3::types::{PyDict, PyString};
 use crate::http::uri::percent_decode_latin1;
 use crate::http::RequestHead;
 use crate::sock::ListenAddr;
+use crate::tls::facts::TlsFacts;
 
 /// The client end of a connection.
 #[derive(Clone, Debug)]
@@ -91,6 +92,8 @@ pub struct ServerInfo {
     forwarded_allow: ForwardedAllow,
     /// Headers (upper-case) and the value that means https, from `secure_scheme_headers`.
     secure_scheme_headers: Vec<(String, String)>,
+    /// The listeners speak TLS: the scheme is https whatever the headers say.
+    tls: bool,
 }
 
 impl ServerInfo {
@@ -100,13 +103,15 @@ impl ServerInfo {
         listen: ListenAddr,
         multiprocess: bool,
         multithread: bool,
+        tls: bool,
         forwarded_allow: ForwardedAllow,
         secure_scheme_headers: Vec<(String, String)>,
     ) -> PyResult<ServerInfo> {
         let script_name = std::env::var("SCRIPT_NAME").unwrap_or_default();
         let template = PyDict::new(py);
         template.set_item(intern!(py, "wsgi.version"), (1, 0))?;
-        template.set_item(intern!(py, "wsgi.url_scheme"), intern!(py, "http"))?;
+        let scheme = if tls { intern!(py, "https") } else { intern!(py, "http") };
+        template.set_item(intern!(py, "wsgi.url_scheme"), scheme)?;
         template.set_item(intern!(py, "wsgi.errors"), Py::new(py, super::error_stream::ErrorStream)?)?;
         template.set_item(intern!(py, "wsgi.multithread"), multithread)?;
         template.set_item(intern!(py, "wsgi.multiprocess"), multiprocess)?;
@@ -115,7 +120,7 @@ impl ServerInfo {
         template.set_item(intern!(py, "wsgi.input_terminated"), true)?;
         template.set_item(intern!(py, "SERVER_SOFTWARE"), concat!("rgunicorn/", env!("CARGO_PKG_VERSION")))?;
         template.set_item(intern!(py, "SCRIPT_NAME"), script_name.as_str())?;
-        Ok(ServerInfo { template: template.unbind(), listen, script_name, forwarded_allow, secure_scheme_headers })
+        Ok(ServerInfo { template: template.unbind(), listen, script_name, forwarded_allow, secure_scheme_headers, tls })
     }
 
     /// The environ for one request.
@@ -124,6 +129,7 @@ impl ServerInfo {
         py: Python<'py>,
         head: &RequestHead,
         peer: &Peer,
+        tls: Option<&TlsFacts>,
         input: Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let env = self.template.bind(py).copy()?;
@@ -140,7 +146,7 @@ impl ServerInfo {
         env.set_item(intern!(py, "wsgi.input"), input)?;
 
         let mut host: Option<String> = None;
-        let mut https = false;
+        let mut https = self.tls;
         let trusted = self.forwarded_allow.trusts(peer);
         for (name, value) in &head.headers {
             let value = latin1(py, value);
@@ -170,7 +176,7 @@ impl ServerInfo {
             }
         }
         let scheme = if https { "https" } else { "http" };
-        if https {
+        if https && !self.tls {
             env.set_item(intern!(py, "wsgi.url_scheme"), intern!(py, "https"))?;
         }
         let (server_name, server_port) = match host.as_deref().and_then(|h| split_host(h, scheme)) {
@@ -191,6 +197,9 @@ impl ServerInfo {
                 env.set_item(intern!(py, "REMOTE_ADDR"), "")?;
                 env.set_item(intern!(py, "REMOTE_PORT"), "")?;
             }
+        }
+        if let Some(facts) = tls {
+            facts.apply(py, &env)?;
         }
         Ok(env)
     }

@@ -113,7 +113,7 @@ fn call_app(
     let start_response = Bound::new(py, StartResponse::new(writer.clone()))?;
     let mut environ_for_log = None;
     let result = info
-        .environ(py, head, peer, input.into_any())
+        .environ(py, head, peer, transport.tls_facts().as_deref(), input.into_any())
         .inspect(|environ| environ_for_log = Some(environ.clone()))
         .and_then(|environ| app.call1((environ, start_response)))
         .and_then(|iterable| {
