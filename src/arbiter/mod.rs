@@ -181,9 +181,7 @@ impl Arbiter {
         self.listeners = bind_listeners(&self.cfg)?;
         self.publish_listeners(py);
         set_proc_title(py, &format!("master [{}]", proc_name(&self.cfg)));
-        for l in &self.listeners {
-            crate::info!("Listening at: {} ({})", l.local, self.pid);
-        }
+        self.log_listening();
         crate::info!("Using worker: {}", self.cfg.effective_worker_class().as_str());
         systemd::notify("READY=1\nSTATUS=rgunicorn arbiter booted");
         self.call_hook(py, "when_ready", ());
@@ -326,9 +324,7 @@ impl Arbiter {
                             }
                             self.listeners = new;
                             self.publish_listeners(py);
-                            for l in &self.listeners {
-                                crate::info!("Listening at: {} ({})", l.local, self.pid);
-                            }
+                            self.log_listening();
                         }
                         Err(e) => crate::error!("Reload kept the old listeners: {e}"),
                     }
@@ -350,6 +346,15 @@ impl Arbiter {
         }
         for pid in old {
             let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
+        }
+    }
+
+    fn log_listening(&self) {
+        for l in &self.listeners {
+            let shown = l.local.to_string();
+            // As gunicorn: the scheme says whether the listener speaks TLS.
+            let shown = if self.cfg.tls.enabled() { shown.replacen("http://", "https://", 1) } else { shown };
+            crate::info!("Listening at: {shown} ({})", self.pid);
         }
     }
 

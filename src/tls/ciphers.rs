@@ -23,18 +23,8 @@ struct Suite {
 
 fn suites() -> [Suite; 9] {
     [
-        Suite {
-            suite: cs::TLS13_AES_256_GCM_SHA384,
-            openssl: "TLS_AES_256_GCM_SHA384",
-            tls13: true,
-            aliases: &[],
-        },
-        Suite {
-            suite: cs::TLS13_AES_128_GCM_SHA256,
-            openssl: "TLS_AES_128_GCM_SHA256",
-            tls13: true,
-            aliases: &[],
-        },
+        Suite { suite: cs::TLS13_AES_256_GCM_SHA384, openssl: "TLS_AES_256_GCM_SHA384", tls13: true, aliases: &[] },
+        Suite { suite: cs::TLS13_AES_128_GCM_SHA256, openssl: "TLS_AES_128_GCM_SHA256", tls13: true, aliases: &[] },
         Suite {
             suite: cs::TLS13_CHACHA20_POLY1305_SHA256,
             openssl: "TLS_CHACHA20_POLY1305_SHA256",
@@ -86,12 +76,74 @@ const TLS12_ALIASES: &[&str] = &["TLSv1.2", "HIGH", "ALL", "DEFAULT", "SSLv3", "
 /// Names and aliases OpenSSL knows that select nothing rustls offers: excluding them is a no-op,
 /// asking for them is an error.
 const OPENSSL_ONLY: &[&str] = &[
-    "aNULL", "eNULL", "NULL", "COMPLEMENTOFALL", "LOW", "MEDIUM", "EXPORT", "EXP", "RC4", "RC2", "DES", "3DES",
-    "IDEA", "SEED", "MD5", "SHA1", "SHA", "CAMELLIA", "CAMELLIA128", "CAMELLIA256", "ARIA", "ARIA128", "ARIA256",
-    "ARIAGCM", "AESCCM", "AESCCM8", "AES128CCM", "AES256CCM", "CBC", "PSK", "aPSK", "kPSK", "kECDHEPSK",
-    "kDHEPSK", "kRSAPSK", "SRP", "kSRP", "aSRP", "DSS", "aDSS", "DSA", "DH", "DHE", "EDH", "kDHE", "kEDH",
-    "ADH", "AECDH", "kRSA", "GOST", "aGOST", "kGOST", "SUITEB128", "SUITEB128ONLY", "SUITEB192", "CHACHA20-POLY1305",
-    "AES-128-CBC", "aECDH", "FIPS", "kDH", "kDHr", "kDHd", "aDH", "kECDHr", "kECDHe", "ECCPSK", "DHEPSK", "RSAPSK",
+    "aNULL",
+    "eNULL",
+    "NULL",
+    "COMPLEMENTOFALL",
+    "LOW",
+    "MEDIUM",
+    "EXPORT",
+    "EXP",
+    "RC4",
+    "RC2",
+    "DES",
+    "3DES",
+    "IDEA",
+    "SEED",
+    "MD5",
+    "SHA1",
+    "SHA",
+    "CAMELLIA",
+    "CAMELLIA128",
+    "CAMELLIA256",
+    "ARIA",
+    "ARIA128",
+    "ARIA256",
+    "ARIAGCM",
+    "AESCCM",
+    "AESCCM8",
+    "AES128CCM",
+    "AES256CCM",
+    "CBC",
+    "PSK",
+    "aPSK",
+    "kPSK",
+    "kECDHEPSK",
+    "kDHEPSK",
+    "kRSAPSK",
+    "SRP",
+    "kSRP",
+    "aSRP",
+    "DSS",
+    "aDSS",
+    "DSA",
+    "DH",
+    "DHE",
+    "EDH",
+    "kDHE",
+    "kEDH",
+    "ADH",
+    "AECDH",
+    "kRSA",
+    "GOST",
+    "aGOST",
+    "kGOST",
+    "SUITEB128",
+    "SUITEB128ONLY",
+    "SUITEB192",
+    "CHACHA20-POLY1305",
+    "AES-128-CBC",
+    "aECDH",
+    "FIPS",
+    "kDH",
+    "kDHr",
+    "kDHd",
+    "aDH",
+    "kECDHr",
+    "kECDHe",
+    "ECCPSK",
+    "DHEPSK",
+    "RSAPSK",
 ];
 
 fn known_to_openssl_only(name: &str) -> bool {
@@ -100,9 +152,44 @@ fn known_to_openssl_only(name: &str) -> bool {
 
 /// Parts OpenSSL suite names are made of (`DHE-RSA-AES128-SHA`, `ECDHE-ECDSA-AES256-CCM8`).
 const NAME_PARTS: &[&str] = &[
-    "ECDHE", "DHE", "EDH", "ADH", "AECDH", "RSA", "ECDSA", "DSS", "PSK", "SRP", "AES", "AES128", "AES256", "GCM",
-    "CCM", "CCM8", "CBC", "CBC3", "SHA", "SHA256", "SHA384", "CHACHA20", "POLY1305", "CAMELLIA128", "CAMELLIA256",
-    "ARIA128", "ARIA256", "DES", "RC4", "MD5", "NULL", "EXP", "SEED", "IDEA", "3DES", "GOST2001", "GOST89", "GOST94",
+    "ECDHE",
+    "DHE",
+    "EDH",
+    "ADH",
+    "AECDH",
+    "RSA",
+    "ECDSA",
+    "DSS",
+    "PSK",
+    "SRP",
+    "AES",
+    "AES128",
+    "AES256",
+    "GCM",
+    "CCM",
+    "CCM8",
+    "CBC",
+    "CBC3",
+    "SHA",
+    "SHA256",
+    "SHA384",
+    "CHACHA20",
+    "POLY1305",
+    "CAMELLIA128",
+    "CAMELLIA256",
+    "ARIA128",
+    "ARIA256",
+    "DES",
+    "RC4",
+    "MD5",
+    "NULL",
+    "EXP",
+    "SEED",
+    "IDEA",
+    "3DES",
+    "GOST2001",
+    "GOST89",
+    "GOST94",
 ];
 
 /// A well-formed OpenSSL (`A-B-C`) or IANA (`TLS_X_WITH_Y`) suite name: one rustls may lack,
@@ -137,8 +224,7 @@ pub fn select(spec: &str) -> Result<Vec<SupportedCipherSuite>, String> {
             _ => (b' ', token),
         };
         let terms: Vec<&str> = body.split('+').collect();
-        let hit: Vec<usize> =
-            (0..all.len()).filter(|&i| terms.iter().all(|term| matches(&all[i], term))).collect();
+        let hit: Vec<usize> = (0..all.len()).filter(|&i| terms.iter().all(|term| matches(&all[i], term))).collect();
         if hit.is_empty() && !terms.iter().all(|t| known_to_openssl_only(t) || is_alias(&all, t)) {
             return Err(format!("unknown cipher name '{token}' in --ciphers"));
         }
@@ -201,7 +287,12 @@ mod tests {
     fn an_exact_tls12_name_keeps_every_tls13_suite() {
         assert_eq!(
             names("ECDHE-RSA-AES128-GCM-SHA256"),
-            ["TLS_AES_256_GCM_SHA384", "TLS_AES_128_GCM_SHA256", "TLS_CHACHA20_POLY1305_SHA256", "ECDHE-RSA-AES128-GCM-SHA256"]
+            [
+                "TLS_AES_256_GCM_SHA384",
+                "TLS_AES_128_GCM_SHA256",
+                "TLS_CHACHA20_POLY1305_SHA256",
+                "ECDHE-RSA-AES128-GCM-SHA256"
+            ]
         );
     }
 
@@ -220,7 +311,10 @@ mod tests {
 
     #[test]
     fn naming_tls13_suites_restricts_them() {
-        assert_eq!(names("TLS_AES_128_GCM_SHA256:ECDHE-RSA-AES128-GCM-SHA256"), ["TLS_AES_128_GCM_SHA256", "ECDHE-RSA-AES128-GCM-SHA256"]);
+        assert_eq!(
+            names("TLS_AES_128_GCM_SHA256:ECDHE-RSA-AES128-GCM-SHA256"),
+            ["TLS_AES_128_GCM_SHA256", "ECDHE-RSA-AES128-GCM-SHA256"]
+        );
     }
 
     #[test]

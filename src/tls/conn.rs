@@ -9,6 +9,7 @@
 use std::io::{self, IoSlice, Read, Write};
 use std::mem::MaybeUninit;
 use std::sync::Arc;
+use std::time::Instant;
 
 use rustls::{ServerConfig, ServerConnection};
 use socket2::Socket;
@@ -41,9 +42,17 @@ impl TlsConn {
         self.conn.wants_write()
     }
 
+    /// Whether decrypted bytes are waiting in the session (already taken from the socket, so
+    /// no readiness event will announce them).
+    pub fn has_buffered_plaintext(&mut self) -> bool {
+        self.conn.process_new_packets().is_ok_and(|state| state.plaintext_bytes_to_read() > 0)
+    }
+
     /// Read decrypted bytes, doing the handshake first if needed. `Ok(0)` is the end of the
-    /// stream (a ragged EOF too, with `suppress_ragged_eofs`).
-    pub fn read(&mut self, sock: &Socket, buf: &mut [u8]) -> io::Result<usize> {
+    /// stream (a ragged EOF too, with `suppress_ragged_eofs`). On a blocking socket each
+    /// receive waits up to the socket's timeout; `deadline` bounds the whole call, so a client
+    /// that trickles a record a byte at a time cannot stretch it.
+    pub fn read(&mut self, sock: &Socket, buf: &mut [u8], deadline: Option<Instant>) -> io::Result<usize> {
         loop {
             match self.conn.reader().read(buf) {
                 Ok(n) => return Ok(n),
@@ -54,6 +63,9 @@ impl TlsConn {
             self.flush(sock)?;
             if !self.first_byte_checked {
                 self.refuse_plain_http(sock)?;
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(io::ErrorKind::TimedOut.into());
             }
             // EOF (Ok(0)) is recorded by the session: the reader reports it on the next turn.
             self.conn.read_tls(&mut &*sock)?;
@@ -127,7 +139,8 @@ impl TlsConn {
                 _ => "",
             };
             let cipher = self.conn.negotiated_cipher_suite().map(openssl_name).unwrap_or_default();
-            let client = self.conn.peer_certificates().and_then(|certs| certs.first()).and_then(|c| ClientCert::from_der(c));
+            let client =
+                self.conn.peer_certificates().and_then(|certs| certs.first()).and_then(|c| ClientCert::from_der(c));
             self.facts = Some(Arc::new(TlsFacts { protocol: protocol.into(), cipher: cipher.into(), client }));
         }
         self.facts.clone()

@@ -9,6 +9,7 @@ use socket2::Socket;
 
 use crate::http::response::error_response;
 use crate::http::{parse_request_head, HttpError, Limits, RequestHead};
+use crate::tls::conn::TlsConn;
 use crate::worker::transport::{SocketTransport, Transport};
 use crate::wsgi::environ::{Peer, ServerInfo};
 use crate::wsgi::{serve, ServeOptions};
@@ -58,27 +59,43 @@ pub fn handle_connection(py: Python<'_>, ctx: &ConnContext, sock: Socket, peer: 
         let _ = sock.set_tcp_nodelay(true);
     }
     let _ = sock.set_write_timeout(ctx.send_timeout);
-    let transport = Arc::new(SocketTransport::new(sock));
+    let tls = match &ctx.tls {
+        Some(config) => match TlsConn::new(config, ctx.suppress_ragged_eofs) {
+            Ok(tls) => Some(tls),
+            Err(e) => {
+                crate::error!("Cannot start a TLS session: {e}");
+                return Ok(0);
+            }
+        },
+        None => None,
+    };
+    let transport = Arc::new(SocketTransport::new(sock, tls));
+    let served = serve_requests(py, ctx, &transport, &peer);
+    transport.close_notify();
+    served
+}
+
+fn serve_requests(py: Python<'_>, ctx: &ConnContext, transport: &Arc<SocketTransport>, peer: &Peer) -> PyResult<u64> {
     let mut buf: Vec<u8> = Vec::with_capacity(READ_SIZE);
     let mut served = 0u64;
     loop {
         let idle = if served == 0 { ctx.head_timeout } else { ctx.keepalive_timeout };
-        let head = match read_head(py, ctx, &transport, &mut buf, idle)? {
+        let head = match read_head(py, ctx, transport, &mut buf, idle)? {
             HeadResult::Request(head) => head,
             HeadResult::Closed => break,
             HeadResult::Rejected => {
-                linger_close(py, &transport);
+                linger_close(py, transport);
                 break;
             }
         };
         let already = buf.split_off(head.head_len);
         buf.clear();
-        let _ = transport.socket().set_read_timeout(ctx.send_timeout.or(Some(ctx.head_timeout)));
-        let outcome = serve(py, ctx.app.bind(py), &ctx.info, &ctx.opts, &head, already, transport.clone(), &peer)?;
+        let _ = transport.set_read_timeout(ctx.send_timeout.or(Some(ctx.head_timeout)));
+        let outcome = serve(py, ctx.app.bind(py), &ctx.info, &ctx.opts, &head, already, transport.clone(), peer)?;
         served += 1;
         if !outcome.keep_alive {
             if !outcome.body_complete {
-                linger_close(py, &transport);
+                linger_close(py, transport);
             }
             break;
         }
@@ -108,7 +125,7 @@ fn read_head(
         if left.is_zero() {
             return Ok(HeadResult::Closed);
         }
-        let _ = transport.socket().set_read_timeout(Some(left));
+        let _ = transport.set_read_timeout(Some(left));
         let start = buf.len();
         buf.resize(start + READ_SIZE, 0);
         let got = transport.recv(py, &mut buf[start..]);
@@ -142,6 +159,7 @@ fn reject(py: Python<'_>, transport: &dyn Transport, err: &HttpError) -> HeadRes
 /// makes the kernel send RST, which can destroy the response before the client reads it. So stop
 /// writing, read and drop what arrives for a short while, then close.
 pub fn linger_close(py: Python<'_>, transport: &SocketTransport) {
+    transport.close_notify();
     let sock = transport.socket();
     if sock.shutdown(std::net::Shutdown::Write).is_err() {
         return;

@@ -14,6 +14,7 @@ use socket2::Socket;
 
 pub use super::queue::JobQueue;
 use crate::http::RequestHead;
+use crate::tls::conn::TlsConn;
 use crate::wsgi::environ::Peer;
 
 /// A client connection in flight between threads.
@@ -22,6 +23,8 @@ pub struct Conn {
     pub token: usize,
     /// The socket, non-blocking, registered with the I/O thread's poller for its whole life.
     pub sock: Socket,
+    /// Its TLS session, when the listener speaks TLS.
+    pub tls: Option<Box<TlsConn>>,
     /// The client's address.
     pub peer: Peer,
 }

@@ -26,6 +26,7 @@ use super::table::{ConnTable, Entry, Reading};
 use crate::http::response::error_response;
 use crate::http::{parse_request_head, HttpError, Limits, RequestHead};
 use crate::sock::Listener;
+use crate::tls::conn::TlsConn;
 use crate::wsgi::environ::Peer;
 
 /// The token of the waker the other threads use.
@@ -57,6 +58,10 @@ pub struct IoSettings {
     pub keepalive: Duration,
     /// `--worker-connections`.
     pub max_connections: usize,
+    /// Connections speak TLS with this configuration.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// `--suppress-ragged-eofs`.
+    pub suppress_ragged_eofs: bool,
 }
 
 struct ListenSock {
@@ -126,7 +131,7 @@ impl IoLoop {
                 match event.token() {
                     WAKER => {}
                     Token(t) if t >= LISTENER_BASE => self.accept(t - LISTENER_BASE, now, usize::MAX),
-                    Token(t) => self.on_event(t, now),
+                    Token(t) => self.on_event(t, event.is_readable() || event.is_read_closed(), now),
                 }
             }
             self.take_back(now);
@@ -202,10 +207,23 @@ impl IoLoop {
                     }
                     let fd = sock.as_raw_fd();
                     let deadline = now + self.settings.head_timeout;
-                    let reading = Reading { sock, peer, buf: Vec::new(), deadline, started: true };
+                    let tls = match &self.settings.tls {
+                        Some(config) => match TlsConn::new(config, self.settings.suppress_ragged_eofs) {
+                            Ok(tls) => Some(Box::new(tls)),
+                            Err(e) => {
+                                crate::error!("Cannot start a TLS session: {e}");
+                                continue;
+                            }
+                        },
+                        None => None,
+                    };
+                    // A TLS handshake flight may not fit the socket at once: such connections
+                    // also hear when it drains (only Reading entries act on that).
+                    let interest =
+                        if tls.is_some() { Interest::READABLE | Interest::WRITABLE } else { Interest::READABLE };
+                    let reading = Reading { sock, tls, peer, buf: Vec::new(), deadline, started: true };
                     let token = self.table.insert(Entry::Reading(reading));
-                    if let Err(e) = self.poll.registry().register(&mut SourceFd(&fd), Token(token), Interest::READABLE)
-                    {
+                    if let Err(e) = self.poll.registry().register(&mut SourceFd(&fd), Token(token), interest) {
                         crate::error!("Cannot watch a new connection: {e}");
                         self.table.remove(token);
                     }
@@ -225,9 +243,11 @@ impl IoLoop {
         }
     }
 
-    fn on_event(&mut self, token: usize, now: Instant) {
+    fn on_event(&mut self, token: usize, readable: bool, now: Instant) {
         match self.table.get_mut(token) {
             Some(Entry::Reading(_)) => self.read_head(token, now),
+            // Writability only matters to a TLS handshake the I/O thread is doing.
+            Some(_) if !readable => {}
             Some(Entry::Busy { pending }) => {
                 *pending = true;
                 // The client sent more: likely its next request, after a response that a pool
@@ -244,7 +264,11 @@ impl IoLoop {
     fn read_head(&mut self, token: usize, now: Instant) {
         loop {
             let Some(Entry::Reading(r)) = self.table.get_mut(token) else { return };
-            let n = match (&r.sock).read(&mut self.scratch) {
+            let got = match r.tls.as_mut() {
+                Some(tls) => tls.read(&r.sock, &mut self.scratch, None),
+                None => (&r.sock).read(&mut self.scratch),
+            };
+            let n = match got {
                 Ok(0) => {
                     self.table.remove(token);
                     return;
@@ -258,7 +282,8 @@ impl IoLoop {
                     return;
                 }
             };
-            let drained = n < self.scratch.len();
+            // A short plain read drained the socket; a TLS read says nothing about the socket.
+            let drained = r.tls.is_none() && n < self.scratch.len();
             let mut new_deadline = None;
             if !r.started {
                 // The first byte of a request after a keep-alive pause: the head deadline starts.
@@ -302,7 +327,7 @@ impl IoLoop {
     /// Give the connection and its head to the pool.
     fn dispatch(&mut self, token: usize, head: RequestHead, already: Vec<u8>, pending: bool) {
         let Some(Entry::Reading(r)) = self.table.set(token, Entry::Busy { pending }) else { return };
-        let conn = Conn { token, sock: r.sock, peer: r.peer };
+        let conn = Conn { token, sock: r.sock, tls: r.tls, peer: r.peer };
         if self.shared.jobs.push(Job { conn, head, already }) {
             self.wake_pending = true;
         }
@@ -313,14 +338,22 @@ impl IoLoop {
         crate::debug!("Invalid request: {} {}", err.status(), err.detail());
         let Some(Entry::Reading(r)) = self.table.set(token, Entry::Busy { pending: false }) else { return };
         // The response is small and nothing else was written: the send buffer has room.
-        let _ = r.sock.send_with_flags(&error_response(err), libc::MSG_NOSIGNAL);
-        self.linger(token, r.sock, now);
+        match r.tls {
+            Some(mut tls) => tls.send_nowait(&r.sock, &error_response(err)),
+            None => {
+                let _ = r.sock.send_with_flags(&error_response(err), libc::MSG_NOSIGNAL);
+            }
+        }
+        self.linger(token, r.sock, None, now);
     }
 
     /// Stop writing and drop what the client still sends for a moment before closing: closing
     /// with unread bytes makes the kernel reset the connection, which can destroy the response.
     /// `token` must be a live slot, whose state this replaces.
-    fn linger(&mut self, token: usize, sock: Socket, now: Instant) {
+    fn linger(&mut self, token: usize, sock: Socket, tls: Option<Box<TlsConn>>, now: Instant) {
+        if let Some(mut tls) = tls {
+            tls.close_notify(&sock);
+        }
         if sock.shutdown(std::net::Shutdown::Write).is_err() {
             self.table.remove(token);
             return;
@@ -359,7 +392,7 @@ impl IoLoop {
                 }
                 Back::Linger(conn) => {
                     if self.table.get_mut(conn.token).is_some() {
-                        self.linger(conn.token, conn.sock, now);
+                        self.linger(conn.token, conn.sock, conn.tls, now);
                     }
                 }
                 Back::KeepAlive { conn, leftover } => self.keep_alive(conn, leftover, now),
@@ -371,7 +404,8 @@ impl IoLoop {
     fn keep_alive(&mut self, conn: Conn, leftover: Vec<u8>, now: Instant) {
         let token = conn.token;
         let pending = match self.table.get_mut(token) {
-            Some(Entry::Busy { pending }) => *pending,
+            // A TLS session may hold received bytes no readiness event will announce.
+            Some(Entry::Busy { pending }) => *pending || conn.tls.is_some(),
             _ => {
                 crate::error!("A connection came back to a slot that is not waiting for it; closing it");
                 return;
@@ -383,7 +417,7 @@ impl IoLoop {
         }
         let started = !leftover.is_empty();
         let deadline = now + if started { self.settings.head_timeout } else { self.settings.keepalive };
-        let reading = Reading { sock: conn.sock, peer: conn.peer, buf: leftover, deadline, started };
+        let reading = Reading { sock: conn.sock, tls: conn.tls, peer: conn.peer, buf: leftover, deadline, started };
         self.table.set(token, Entry::Reading(reading));
         if started {
             // A pipelined request, already (partly) received.

@@ -66,6 +66,8 @@ pub fn run(py: Python<'_>, state: &Arc<WorkerState>, listeners: &[Listener], cfg
         head_timeout,
         keepalive: Duration::from_secs(cfg.keepalive.max(1)),
         max_connections,
+        tls: state.conn.tls.clone(),
+        suppress_ragged_eofs: state.conn.suppress_ragged_eofs,
     };
     let io = IoLoop::new(poll, own, shared.clone(), settings)?;
     let ctx = Arc::new(PoolContext {

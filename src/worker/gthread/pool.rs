@@ -80,7 +80,7 @@ fn thread_main(ctx: &PoolContext, index: usize) {
 /// Serve the request of `job`, and the pipelined ones after it, then hand the connection back.
 fn serve_connection(py: Python<'_>, ctx: &PoolContext, index: usize, job: Job) {
     let Job { conn, mut head, mut already } = job;
-    let Conn { token, mut sock, peer } = conn;
+    let Conn { token, mut sock, mut tls, peer } = conn;
     let app = ctx.state.conn.app.bind(py);
     let mut in_a_row = 0;
     loop {
@@ -88,7 +88,7 @@ fn serve_connection(py: Python<'_>, ctx: &PoolContext, index: usize, job: Job) {
         let closing = ctx.shared.is_stopping();
         let opts = if closing { &ctx.closing } else { &ctx.opts };
         let transport =
-            Arc::new(ConnTransport::new(sock, ctx.recv_timeout, ctx.send_timeout).watching(ctx.shared.clone()));
+            Arc::new(ConnTransport::new(sock, tls, ctx.recv_timeout, ctx.send_timeout).watching(ctx.shared.clone()));
         ctx.watchdog.begin(index, &transport, &head);
         let result = serve(py, app, &ctx.state.conn.info, opts, &head, already, transport.clone(), &peer);
         ctx.watchdog.end(index);
@@ -121,16 +121,16 @@ fn serve_connection(py: Python<'_>, ctx: &PoolContext, index: usize, job: Job) {
             drop(transport);
             return close(ctx, token);
         }
-        sock = transport.into_socket();
+        (sock, tls) = transport.into_parts();
         if !outcome.keep_alive {
             if outcome.body_complete {
-                drop(sock);
+                say_goodbye(sock, tls);
                 return close(ctx, token);
             }
-            return ctx.shared.back.push(Back::Linger(Conn { token, sock, peer }), true);
+            return ctx.shared.back.push(Back::Linger(Conn { token, sock, tls, peer }), true);
         }
         if closing || ctx.shared.is_stopping() {
-            drop(sock);
+            say_goodbye(sock, tls);
             return close(ctx, token);
         }
         let mut leftover = outcome.leftover;
@@ -142,9 +142,20 @@ fn serve_connection(py: Python<'_>, ctx: &PoolContext, index: usize, job: Job) {
                 continue;
             }
         }
-        let back = Back::KeepAlive { conn: Conn { token, sock, peer }, leftover };
-        return ctx.shared.back.push(back, ctx.shared.is_stopping());
+        // The next request may already sit decrypted in the TLS session, where no readiness
+        // event will announce it: then the I/O thread must look at once.
+        let urgent = ctx.shared.is_stopping() || tls.as_mut().is_some_and(|t| t.has_buffered_plaintext());
+        let back = Back::KeepAlive { conn: Conn { token, sock, tls, peer }, leftover };
+        return ctx.shared.back.push(back, urgent);
     }
+}
+
+/// Close the socket; a TLS connection says `close_notify` first.
+fn say_goodbye(sock: socket2::Socket, tls: Option<Box<crate::tls::conn::TlsConn>>) {
+    if let Some(mut tls) = tls {
+        tls.close_notify(&sock);
+    }
+    drop(sock);
 }
 
 /// The socket is closed (dropped): free its slot in the I/O thread's table.

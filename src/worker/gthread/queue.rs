@@ -172,7 +172,7 @@ mod tests {
                 .expect("valid")
                 .expect("complete");
         Job {
-            conn: Conn { token, sock: Socket::from(std::os::fd::OwnedFd::from(a)), peer: Peer::Unix },
+            conn: Conn { token, sock: Socket::from(std::os::fd::OwnedFd::from(a)), tls: None, peer: Peer::Unix },
             head,
             already: Vec::new(),
         }

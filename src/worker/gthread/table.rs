@@ -15,6 +15,8 @@ use crate::wsgi::environ::Peer;
 pub struct Reading {
     /// The socket.
     pub sock: Socket,
+    /// Its TLS session, when the listener speaks TLS.
+    pub tls: Option<Box<crate::tls::conn::TlsConn>>,
     /// The client's address.
     pub peer: Peer,
     /// Bytes of the head received so far (empty while idle between requests).
@@ -205,6 +207,7 @@ mod tests {
         let (a, _b) = std::os::unix::net::UnixStream::pair().expect("socketpair");
         Entry::Reading(Reading {
             sock: Socket::from(std::os::fd::OwnedFd::from(a)),
+            tls: None,
             peer: Peer::Unix,
             buf: Vec::new(),
             deadline,

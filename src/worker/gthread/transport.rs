@@ -18,17 +18,23 @@
 use std::io::{self, IoSlice, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use pyo3::exceptions::{PyConnectionAbortedError, PyTimeoutError};
+use pyo3::exceptions::{PyConnectionAbortedError, PyConnectionError, PyTimeoutError};
 use pyo3::prelude::*;
 use socket2::Socket;
 
 use super::handoff::Shared;
 use crate::http::response::simple_response;
+use crate::tls::conn::TlsConn;
+use crate::tls::facts::TlsFacts;
 use crate::worker::transport::Transport;
+
+fn lock(tls: &Mutex<Box<TlsConn>>) -> MutexGuard<'_, Box<TlsConn>> {
+    tls.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 const RUNNING: u8 = 0;
 const COMMITTED: u8 = 1;
@@ -40,6 +46,9 @@ const INLINE_SLICES: usize = 16;
 /// A non-blocking connection socket serving one request.
 pub struct ConnTransport {
     sock: Socket,
+    /// The TLS session. The lock is held only around non-blocking calls, never across a wait,
+    /// so the watchdog can always get it to send its 504.
+    tls: Option<Mutex<Box<TlsConn>>>,
     recv_timeout: Option<Duration>,
     send_timeout: Option<Duration>,
     state: AtomicU8,
@@ -49,8 +58,14 @@ pub struct ConnTransport {
 impl ConnTransport {
     /// Wrap a non-blocking socket. A wait for the client that makes no progress for the
     /// timeout of its direction fails with `TimeoutError` (`None`: wait as long as it takes).
-    pub fn new(sock: Socket, recv_timeout: Option<Duration>, send_timeout: Option<Duration>) -> Self {
-        ConnTransport { sock, recv_timeout, send_timeout, state: AtomicU8::new(RUNNING), shared: None }
+    pub fn new(
+        sock: Socket,
+        tls: Option<Box<TlsConn>>,
+        recv_timeout: Option<Duration>,
+        send_timeout: Option<Duration>,
+    ) -> Self {
+        let tls = tls.map(Mutex::new);
+        ConnTransport { sock, tls, recv_timeout, send_timeout, state: AtomicU8::new(RUNNING), shared: None }
     }
 
     /// Let the response see the worker's graceful stop (see [`Transport::closing`]).
@@ -59,9 +74,10 @@ impl ConnTransport {
         self
     }
 
-    /// Take the socket back for the next request on the connection.
-    pub fn into_socket(self) -> Socket {
-        self.sock
+    /// Take the socket and its TLS session back for the next request on the connection.
+    pub fn into_parts(self) -> (Socket, Option<Box<TlsConn>>) {
+        let tls = self.tls.map(|m| m.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner));
+        (self.sock, tls)
     }
 
     /// The socket, for shutdown.
@@ -87,8 +103,17 @@ impl ConnTransport {
             let response = simple_response(504, "Gateway Timeout", "Gateway Timeout\nThe request took too long.\n");
             // Nothing of this response was sent, so the send buffer has room: a non-blocking send
             // either takes it all or the client is gone.
-            let flags = libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
-            answered = self.sock.send_with_flags(&response, flags).is_ok_and(|n| n == response.len());
+            match &self.tls {
+                Some(tls) => {
+                    let mut tls = lock(tls);
+                    tls.send_nowait(&self.sock, &response);
+                    answered = !tls.wants_write();
+                }
+                None => {
+                    let flags = libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
+                    answered = self.sock.send_with_flags(&response, flags).is_ok_and(|n| n == response.len());
+                }
+            }
         }
         let _ = self.sock.shutdown(std::net::Shutdown::Both);
         answered
@@ -131,8 +156,57 @@ impl ConnTransport {
     }
 }
 
+impl ConnTransport {
+    fn tls_recv(&self, py: Python<'_>, tls: &Mutex<Box<TlsConn>>, buf: &mut [u8]) -> PyResult<usize> {
+        loop {
+            let (result, wants_write) = {
+                let mut tls = lock(tls);
+                let result = tls.read(&self.sock, buf, None);
+                (result, tls.wants_write())
+            };
+            match result {
+                Ok(n) => return Ok(n),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    let flags = if wants_write { PollFlags::POLLIN | PollFlags::POLLOUT } else { PollFlags::POLLIN };
+                    self.wait(py, flags, self.recv_timeout)?
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => py.check_signals()?,
+                Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+                    return Err(PyConnectionError::new_err(e.to_string()));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    fn tls_send_all(&self, py: Python<'_>, tls: &Mutex<Box<TlsConn>>, bufs: &[&[u8]]) -> PyResult<()> {
+        let mut slices: Vec<IoSlice<'_>> = bufs.iter().filter(|b| !b.is_empty()).map(|b| IoSlice::new(b)).collect();
+        let mut rest: &mut [IoSlice<'_>] = &mut slices;
+        loop {
+            let result = if rest.is_empty() {
+                lock(tls).flush(&self.sock).map(|()| 0)
+            } else {
+                lock(tls).write(&self.sock, rest)
+            };
+            match result {
+                Ok(0) if rest.is_empty() => return Ok(()),
+                Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero).into()),
+                Ok(n) => IoSlice::advance_slices(&mut rest, n),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.wait(py, PollFlags::POLLOUT, self.send_timeout)?
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => py.check_signals()?,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+}
+
 impl Transport for ConnTransport {
     fn recv(&self, py: Python<'_>, buf: &mut [u8]) -> PyResult<usize> {
+        if let Some(tls) = &self.tls {
+            return self.tls_recv(py, tls, buf);
+        }
         loop {
             match (&self.sock).read(buf) {
                 Ok(n) => return Ok(n),
@@ -147,6 +221,9 @@ impl Transport for ConnTransport {
 
     fn send_all(&self, py: Python<'_>, bufs: &[&[u8]]) -> PyResult<()> {
         self.begin_send()?;
+        if let Some(tls) = &self.tls {
+            return self.tls_send_all(py, tls, bufs);
+        }
         let mut inline = [IoSlice::new(&[]); INLINE_SLICES];
         let mut heap = Vec::new();
         let mut count = 0;
@@ -177,6 +254,9 @@ impl Transport for ConnTransport {
     }
 
     fn sendfile(&self, py: Python<'_>, file: RawFd, offset: u64, count: u64) -> PyResult<Option<u64>> {
+        if self.tls.is_some() {
+            return Ok(None); // the file must be encrypted: read and send it
+        }
         self.begin_send()?;
         let mut off = libc::off_t::try_from(offset).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
         let mut sent = 0u64;
@@ -198,6 +278,10 @@ impl Transport for ConnTransport {
 
     fn closing(&self) -> bool {
         self.shared.as_ref().is_some_and(|s| s.is_stopping())
+    }
+
+    fn tls_facts(&self) -> Option<Arc<TlsFacts>> {
+        self.tls.as_ref().and_then(|tls| lock(tls).facts())
     }
 }
 
@@ -225,7 +309,7 @@ mod tests {
     #[test]
     fn watchdog_answers_504_before_the_app_sends() {
         let (sock, mut peer) = pair();
-        let t = ConnTransport::new(sock, None, None);
+        let t = ConnTransport::new(sock, None, None, None);
         assert!(t.time_out());
         assert!(t.timed_out());
         let mut got = Vec::new();
@@ -240,7 +324,7 @@ mod tests {
     #[test]
     fn watchdog_only_closes_once_the_app_has_sent() {
         let (sock, mut peer) = pair();
-        let t = ConnTransport::new(sock, None, None);
+        let t = ConnTransport::new(sock, None, None, None);
         attach(|py| t.send_all(py, &[b"HTTP/1.1 200 OK\r\n", b"\r\n"]).expect("send"));
         assert!(!t.time_out());
         assert!(t.timed_out());
@@ -252,7 +336,7 @@ mod tests {
     #[test]
     fn recv_waits_for_data_and_times_out() {
         let (sock, mut peer) = pair();
-        let t = ConnTransport::new(sock, Some(Duration::from_millis(50)), None);
+        let t = ConnTransport::new(sock, None, Some(Duration::from_millis(50)), None);
         peer.write_all(b"abc").expect("write");
         let mut buf = [0u8; 8];
         attach(|py| {
@@ -265,7 +349,7 @@ mod tests {
     #[test]
     fn many_slices_spill_to_the_heap() {
         let (sock, mut peer) = pair();
-        let t = ConnTransport::new(sock, None, None);
+        let t = ConnTransport::new(sock, None, None, None);
         let blocks: Vec<Vec<u8>> = (0..40u8).map(|i| vec![i; 3]).collect();
         let refs: Vec<&[u8]> = blocks.iter().map(|b| b.as_slice()).collect();
         attach(|py| t.send_all(py, &refs).expect("send"));

@@ -151,7 +151,7 @@ mod tests {
         let w = Watchdog::new(2, None);
         assert!(w.tick().is_none());
         let (a, _b) = std::os::unix::net::UnixStream::pair().expect("socketpair");
-        let t = Arc::new(ConnTransport::new(Socket::from(std::os::fd::OwnedFd::from(a)), None, None));
+        let t = Arc::new(ConnTransport::new(Socket::from(std::os::fd::OwnedFd::from(a)), None, None, None));
         let head = crate::http::parse_request_head(b"GET /x HTTP/1.1\r\n\r\n", &crate::http::Limits::default())
             .expect("valid")
             .expect("complete");
@@ -166,7 +166,7 @@ mod tests {
         w.register_thread(0);
         let (a, mut b) = std::os::unix::net::UnixStream::pair().expect("socketpair");
         a.set_nonblocking(true).expect("nonblocking");
-        let t = Arc::new(ConnTransport::new(Socket::from(std::os::fd::OwnedFd::from(a)), None, None));
+        let t = Arc::new(ConnTransport::new(Socket::from(std::os::fd::OwnedFd::from(a)), None, None, None));
         let head = crate::http::parse_request_head(b"GET /slow HTTP/1.1\r\n\r\n", &crate::http::Limits::default())
             .expect("valid")
             .expect("complete");
