@@ -81,6 +81,10 @@ fn check(py: Python<'_>, cfg: &Config) -> i32 {
         eprintln!("Error: {e}");
         return START_ERROR;
     }
+    if let Err(e) = tls::rustls_config(cfg) {
+        eprintln!("Error: TLS: {e}");
+        return START_ERROR;
+    }
     match app::load_app(py, &spec) {
         Ok(_) => 0,
         Err(err) => {
