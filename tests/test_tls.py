@@ -371,3 +371,15 @@ def test_bad_tls_settings_stop_the_start_with_one_line(tmp_path, certs, args, me
     # --check-config finds the same problem.
     code, _, err = run_to_exit(["--check-config", "--chdir", str(tmp_path), *args, "app:app"], cwd=tmp_path)
     assert code != 0 and message in err, err
+
+
+@rgunicorn_only
+def test_an_ssl_context_hook_is_reported_as_gevent_only(start_server, certs, tmp_path):
+    conf = tmp_path / "tls_conf.py"
+    conf.write_text(
+        "def ssl_context(config, default_ssl_context_factory):\n"
+        "    return default_ssl_context_factory()\n"
+    )
+    srv = start_tls(start_server, certs, WORKERS["gthread"], "-c", str(conf))
+    assert "The ssl_context hook builds a Python SSLContext, which only -k gevent uses" in srv.log()
+    assert request(srv, "/", certs.client_context())[0] == 200
