@@ -3,7 +3,9 @@
 Only the orchestration lives here. Reading, parsing, the environ, the app call and writing
 happen in Rust (`src/worker/gevent/`), in each connection's greenlet, waiting on gevent io
 watchers whenever a socket is not ready. The worker process calls `patch()` right after the
-fork, before it imports the app, then `run(server)` with a `GeventServer`.
+fork, before it imports the app, then `run(server)` with a `GeventServer`. With TLS on, the
+worker first asks `ssl_context(cfg)` for the `ssl.SSLContext` it serves with (Rust drives it
+as a sans-I/O engine over memory BIOs).
 """
 
 import os
@@ -31,6 +33,41 @@ def patch():
 
     hub.reinit()
     hub.get_hub()
+
+
+def worker_cfg():
+    """The `cfg` object the worker's hooks see (`worker.cfg`), or None.
+
+    The worker object is the owner of the SIGTERM handler the worker installed before loading
+    the app (`worker.handle_exit`); the gevent worker is not handed the object otherwise."""
+    handler = signal.getsignal(signal.SIGTERM)
+    worker = getattr(handler, "__self__", None)
+    if type(worker).__name__ != "Worker" or type(worker).__module__ != "rgunicorn._rgunicorn":
+        return None
+    return getattr(worker, "cfg", None)
+
+
+def ssl_context(conf):
+    """The SSLContext to serve with, built as gunicorn 27's `gunicorn.sock.ssl_context` does, plus
+    TLS 1.2 as the minimum and ALPN `http/1.1`; a config file's `ssl_context(config,
+    default_ssl_context_factory)` hook may adjust it or return its own."""
+    import ssl
+
+    def default_ssl_context_factory():
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=conf.ca_certs)
+        context.load_cert_chain(certfile=conf.certfile, keyfile=conf.keyfile)
+        context.verify_mode = conf.cert_reqs
+        if conf.ciphers:
+            context.set_ciphers(conf.ciphers)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.set_alpn_protocols(["http/1.1"])
+        return context
+
+    hook = getattr(conf, "ssl_context", None)
+    context = hook(conf, default_ssl_context_factory) if callable(hook) else default_ssl_context_factory()
+    if not isinstance(context, ssl.SSLContext):
+        raise TypeError(f"the ssl_context hook must return an ssl.SSLContext, not {type(context).__name__}")
+    return context
 
 
 def run(server):

@@ -1,5 +1,6 @@
-//! One client connection in its own greenlet: read request heads, answer malformed ones, hand
-//! good ones to the WSGI layer, and loop while keep-alive allows (pipelined requests included).
+//! One client connection in its own greenlet: the TLS handshake if the port speaks TLS, then
+//! read request heads, answer malformed ones, hand good ones to the WSGI layer, and loop while
+//! keep-alive allows (pipelined requests included).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -8,7 +9,7 @@ use std::time::{Duration, Instant};
 use pyo3::prelude::*;
 
 use super::deadline;
-use super::transport::GeventTransport;
+use super::transport::{GeventTransport, Handshake};
 use super::Settings;
 use crate::http::response::error_response;
 use crate::http::{parse_request_head, HttpError, RequestHead};
@@ -77,6 +78,17 @@ pub fn serve_connection(
     peer: &Peer,
 ) -> PyResult<()> {
     let conn = &state.conn;
+    // The handshake and the first request head share the head deadline, from the accept.
+    let first_head_by = Instant::now() + settings.head_timeout;
+    match transport.handshake(py, first_head_by) {
+        Ok(Handshake::Done) => {}
+        Ok(Handshake::Closed | Handshake::PlainHttp) => return Ok(()),
+        Err(err) if is_fatal(py, &err) => return Err(err),
+        Err(err) => {
+            crate::debug!("TLS handshake failed with {}: {err}", peer_text(peer));
+            return Ok(());
+        }
+    }
     let mut buf: Vec<u8> = Vec::with_capacity(READ_SIZE);
     let mut served = 0u64;
     loop {
@@ -85,8 +97,11 @@ pub fn serve_connection(
             // Stopping: finish what was asked, take no new request on an idle connection.
             break;
         }
-        let deadlines =
-            HeadDeadlines { idle: between_requests.then_some(conn.keepalive_timeout), head: settings.head_timeout };
+        let deadlines = HeadDeadlines {
+            idle: between_requests.then_some(conn.keepalive_timeout),
+            head: settings.head_timeout,
+            first_by: (served == 0).then_some(first_head_by),
+        };
         if between_requests {
             // No switch since the check above: the stop either came before it or will find us here.
             idle_set.enter(transport);
@@ -147,6 +162,8 @@ struct HeadDeadlines {
     idle: Option<Duration>,
     /// From the accept, or from the first byte after an idle wait, to the end of the head.
     head: Duration,
+    /// The first request's head is due by then (the TLS handshake took part of the time).
+    first_by: Option<Instant>,
 }
 
 /// Read until `buf` holds a complete head. Errors are answered and close.
@@ -157,7 +174,7 @@ fn read_head(
     buf: &mut Vec<u8>,
     deadlines: HeadDeadlines,
 ) -> PyResult<HeadResult> {
-    let mut deadline = Instant::now() + deadlines.idle.unwrap_or(deadlines.head);
+    let mut deadline = deadlines.first_by.unwrap_or_else(|| Instant::now() + deadlines.idle.unwrap_or(deadlines.head));
     let mut idle = deadlines.idle.is_some();
     loop {
         if !buf.is_empty() {
@@ -215,9 +232,10 @@ fn reject(py: Python<'_>, transport: &GeventTransport, err: &HttpError) -> PyRes
 
 /// Close after the client may have sent bytes we did not read: closing a socket with unread data
 /// makes the kernel send RST, which can destroy the response before the client reads it. So stop
-/// writing, read and drop what arrives for a short while (cooperatively), then close.
+/// writing (after `close_notify`, under TLS), read and drop what arrives for a short while
+/// (cooperatively, undecrypted), then close.
 fn linger_close(py: Python<'_>, transport: &GeventTransport) -> PyResult<()> {
-    if transport.socket().shutdown(std::net::Shutdown::Write).is_err() {
+    if transport.shutdown_write(py).is_err() {
         return Ok(());
     }
     let deadline = Instant::now() + LINGER;
@@ -229,7 +247,7 @@ fn linger_close(py: Python<'_>, transport: &GeventTransport) -> PyResult<()> {
             break;
         }
         transport.set_read_timeout(Some(left));
-        match transport.recv(py, &mut scratch) {
+        match transport.discard(py, &mut scratch) {
             Ok(0) => break,
             Ok(n) => budget = budget.saturating_sub(n),
             Err(e) if is_fatal(py, &e) => return Err(e),
@@ -237,4 +255,12 @@ fn linger_close(py: Python<'_>, transport: &GeventTransport) -> PyResult<()> {
         }
     }
     Ok(())
+}
+
+/// The client's address for a log line.
+fn peer_text(peer: &Peer) -> String {
+    match peer {
+        Peer::Inet(addr) => addr.to_string(),
+        Peer::Unix => "a unix socket client".to_string(),
+    }
 }

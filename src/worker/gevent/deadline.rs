@@ -25,7 +25,7 @@ pub struct RequestDeadline {
 #[pymethods]
 impl RequestDeadline {
     fn __call__(&self, py: Python<'_>) {
-        let answered = self.transport.time_out();
+        let answered = self.transport.time_out(py);
         let what = if answered { "answered 504" } else { "closed the connection (the response had started)" };
         let stack =
             greenlet_stack(py, self.greenlet.bind(py)).unwrap_or_else(|e| format!("(stack unavailable: {e})\n"));

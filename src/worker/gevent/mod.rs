@@ -8,6 +8,10 @@
 //!  hub timers      --request-timeout: 504 and the greenlet's stack in the log (deadline.rs)
 //! ```
 //!
+//! With `--certfile`, the worker builds a Python `ssl.SSLContext` at start, as gunicorn's gevent
+//! worker does (`ssl_context` in ggevent.py, which calls the config file's `ssl_context` hook),
+//! and each connection drives an `SSLObject` over memory BIOs from Rust (tls.rs).
+//!
 //! `gevent.monkey.patch_all()` runs first in the worker ([`patch`]), before the app is imported, so
 //! that `time.sleep`, sockets, `requests`, … in the app yield to the hub instead of blocking it.
 //! The heartbeat is beaten by the main greenlet between sleeps: a greenlet that blocks the hub
@@ -16,6 +20,7 @@
 pub mod connection;
 pub mod deadline;
 pub mod hub;
+pub mod tls;
 pub mod transport;
 
 use std::os::fd::{AsRawFd, RawFd};
@@ -34,6 +39,7 @@ use crate::sock::Listener;
 use crate::wsgi::environ::Peer;
 use connection::IdleConnections;
 use hub::Hub;
+use tls::TlsEngine;
 use transport::GeventTransport;
 
 /// The Python half of the worker: the accept loop, the pool, the heartbeat and the stop.
@@ -50,9 +56,50 @@ pub fn patch(py: Python<'_>) -> PyResult<()> {
 
 /// Serve until told to stop. `Err` carries `SystemExit` (quick shutdown, or raised by the app).
 pub fn run(py: Python<'_>, state: &Arc<WorkerState>, listeners: &[Listener], cfg: &Config) -> PyResult<()> {
-    let server = Py::new(py, GeventServer::new(py, state.clone(), listeners, cfg)?)?;
+    let tls = match tls_engine(py, cfg) {
+        Ok(tls) => tls,
+        Err(err) => {
+            crate::error!("Cannot set up TLS:\n{}", crate::errors::format_traceback(py, &err).trim_end());
+            // A boot error: the master stops rather than start workers that fail the same way.
+            return Err(pyo3::exceptions::PySystemExit::new_err(crate::errors::WORKER_BOOT_ERROR));
+        }
+    };
+    let server = Py::new(py, GeventServer::new(py, state.clone(), listeners, cfg, tls)?)?;
     py.import(PYTHON_MODULE)?.call_method1("run", (server,))?;
     Ok(())
+}
+
+/// The worker's TLS engine, if TLS is on: the context from `ggevent.ssl_context(cfg)`, where
+/// `cfg` is the `worker.cfg` the hooks see (so the `ssl_context` hook gets it too).
+fn tls_engine(py: Python<'_>, cfg: &Config) -> PyResult<Option<Arc<TlsEngine>>> {
+    if !cfg.tls.enabled() {
+        return Ok(None);
+    }
+    let module = py.import(PYTHON_MODULE)?;
+    let mut conf = module.call_method0("worker_cfg")?;
+    if conf.is_none() {
+        conf = fallback_cfg(py, cfg)?;
+    }
+    let context = module.call_method1("ssl_context", (conf,))?;
+    Ok(Some(Arc::new(TlsEngine::new(py, context, cfg.tls.suppress_ragged_eofs)?)))
+}
+
+/// The TLS settings as a `cfg`-like namespace, should the worker object be out of reach (a
+/// `post_worker_init` hook replaced its SIGTERM handler). The `ssl_context` hook is then lost:
+/// say so rather than serve with a context the user did not ask for silently.
+fn fallback_cfg<'py>(py: Python<'py>, cfg: &Config) -> PyResult<Bound<'py, PyAny>> {
+    if matches!(cfg.get("ssl_context"), Some(crate::config::value::Value::Hook(q)) if q != "NewSSLContext.ssl_context")
+    {
+        crate::warning!("The ssl_context hook is not used: the worker's cfg object is out of reach");
+    }
+    let attrs = pyo3::types::PyDict::new(py);
+    attrs.set_item("certfile", cfg.tls.certfile.as_deref())?;
+    attrs.set_item("keyfile", cfg.tls.keyfile.as_deref())?;
+    attrs.set_item("ca_certs", cfg.tls.ca_certs.as_deref())?;
+    attrs.set_item("cert_reqs", cfg.tls.cert_reqs)?;
+    attrs.set_item("ciphers", cfg.tls.ciphers.as_deref())?;
+    attrs.set_item("ssl_context", py.None())?;
+    py.import("types")?.getattr("SimpleNamespace")?.call((), Some(&attrs))
 }
 
 /// Per-worker deadlines and options that the WSGI layer's `ConnContext` does not carry.
@@ -80,6 +127,8 @@ pub struct GeventServer {
     listeners: Vec<Socket>,
     hub: Arc<Hub>,
     idle: IdleConnections,
+    /// Set when the listeners speak TLS.
+    tls: Option<Arc<TlsEngine>>,
     /// `--worker-connections`: the size of the greenlet pool.
     #[pyo3(get)]
     worker_connections: usize,
@@ -99,7 +148,13 @@ pub struct GeventServer {
 }
 
 impl GeventServer {
-    fn new(py: Python<'_>, state: Arc<WorkerState>, listeners: &[Listener], cfg: &Config) -> PyResult<GeventServer> {
+    fn new(
+        py: Python<'_>,
+        state: Arc<WorkerState>,
+        listeners: &[Listener],
+        cfg: &Config,
+        tls: Option<Arc<TlsEngine>>,
+    ) -> PyResult<GeventServer> {
         let head_timeout = Duration::from_secs(cfg.header_timeout.max(1));
         let settings = Settings {
             head_timeout,
@@ -113,6 +168,7 @@ impl GeventServer {
             listeners,
             hub: Arc::new(Hub::current(py)?),
             idle: IdleConnections::default(),
+            tls,
             worker_connections: cfg.worker_connections.max(1),
             max_accept: if cfg.workers > 1 { 1 } else { 100 },
             tick: tick.as_secs_f64(),
@@ -208,15 +264,19 @@ impl GeventServer {
             let _ = sock.set_tcp_nodelay(true);
         }
         let hub = self.hub.clone();
-        let transport =
-            match GeventTransport::new(py, sock, hub, self.state.flags.clone(), self.state.conn.send_timeout) {
-                Ok(t) => Arc::new(t),
-                Err(err) => {
-                    crate::debug!("Cannot set up a connection: {err}");
-                    return Ok(());
-                }
-            };
+        let session = self.tls.as_ref().map(|engine| engine.session(py)).transpose();
+        let transport = session.and_then(|session| {
+            GeventTransport::new(py, sock, hub, self.state.flags.clone(), self.state.conn.send_timeout, session)
+        });
+        let transport = match transport {
+            Ok(t) => Arc::new(t),
+            Err(err) => {
+                crate::debug!("Cannot set up a connection: {err}");
+                return Ok(());
+            }
+        };
         let result = connection::serve_connection(py, &self.state, &self.settings, &self.idle, &transport, &peer);
+        transport.close_notify(py);
         transport.close_watchers(py);
         match result {
             Err(err) if is_fatal(py, &err) => Err(err),
