@@ -232,6 +232,9 @@ def test_keep_alive_bodies_streams_and_file_wrapper_over_tls(start_server, certs
         assert status == 200 and hashlib.sha256(streamed).digest() == hashlib.sha256(expected).digest()
         status, filed = request(srv, "/file?kib=1024", None, conn=conn)
         assert status == 200 and filed == expected[: 1 << 20]
+        status, filed = request(srv, "/write-then-file?kib=1024", None, conn=conn)
+        assert status == 200 and filed == b"head\n" + expected[: 1 << 20]
+        assert request(srv, "/", None, conn=conn) == (200, b"Hello, TLS!\n")
     finally:
         conn.close()
 
@@ -244,6 +247,8 @@ def test_sync_worker_streams_and_echoes_over_tls(start_server, certs):
     assert status == 200 and len(streamed) == 2 << 20
     status, filed = request(srv, "/file?kib=512", certs.client_context())
     assert status == 200 and len(filed) == 512 << 10
+    status, filed = request(srv, "/write-then-file?kib=512", certs.client_context())
+    assert status == 200 and filed.startswith(b"head\n") and len(filed) == 5 + (512 << 10)
 
 
 @pytest.mark.skipif(UNDER_GUNICORN, reason="gunicorn closes without close_notify: truncation goes unnoticed")

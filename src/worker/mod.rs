@@ -161,7 +161,7 @@ pub fn run_worker(py: Python<'_>, boot: WorkerBoot<'_>) -> i32 {
     let result = match boot.cfg.effective_worker_class() {
         WorkerClass::Sync => sync::run(py, &state, boot.listeners),
         WorkerClass::Gthread => gthread::run(py, &state, boot.listeners, boot.cfg),
-        WorkerClass::Gevent => gevent::run(py, &state, boot.listeners, boot.cfg),
+        WorkerClass::Gevent => gevent::run(py, &state, boot.listeners, boot.cfg, worker.as_any()),
     };
     let code = match result {
         Ok(()) => 0,

@@ -26,6 +26,12 @@ pub trait Transport: Send + Sync {
     /// cannot (the caller then falls back to reads and writes); otherwise the bytes sent, which are
     /// fewer than `count` only if the file was shorter.
     fn sendfile(&self, py: Python<'_>, file: RawFd, offset: u64, count: u64) -> PyResult<Option<u64>>;
+    /// Whether [`Transport::sendfile`] can work at all (not on TLS, whose bytes must be
+    /// encrypted): asked before anything of a file response is sent, so that the fallback to
+    /// reads and writes is chosen while it still can be.
+    fn can_sendfile(&self) -> bool {
+        true
+    }
     /// The worker began a graceful stop: a response whose head is not sent yet must announce
     /// `Connection: close`, since the connection will not carry another request.
     fn closing(&self) -> bool {
@@ -151,6 +157,10 @@ impl Transport for SocketTransport {
 
     fn tls_facts(&self) -> Option<std::sync::Arc<TlsFacts>> {
         self.tls.as_ref().and_then(|tls| lock(tls).facts())
+    }
+
+    fn can_sendfile(&self) -> bool {
+        self.tls.is_none()
     }
 }
 

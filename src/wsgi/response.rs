@@ -306,6 +306,9 @@ impl ResponseWriter {
     /// Send a file's bytes with sendfile(2): the head first, then `count` bytes from `offset`.
     /// Returns false if the transport cannot sendfile (nothing was sent then).
     pub fn sendfile(&mut self, py: Python<'_>, fd: i32, offset: u64, count: u64) -> PyResult<bool> {
+        if !self.transport()?.can_sendfile() {
+            return Ok(false);
+        }
         let count = match self.content_length {
             Some(cl) => count.min(cl.saturating_sub(self.body_sent)),
             None => count,

@@ -5,6 +5,7 @@
     GET  /stream?mib=N N MiB in 64 KiB blocks, no Content-Length (chunked, or close-delimited
                        for HTTP/1.0)
     GET  /file?kib=N   N KiB through wsgi.file_wrapper (sendfile cannot encrypt: the fallback)
+    GET  /write-then-file?kib=N   "head\n" through write(), then N KiB through file_wrapper
 """
 
 import hashlib
@@ -32,12 +33,16 @@ def app(environ, start_response):
     elif path == "/stream":
         start_response("200 OK", [("Content-Type", "application/octet-stream")])
         return (block(i) for i in range(int(query.get("mib", "1")) * 16))
-    elif path == "/file":
+    elif path in ("/file", "/write-then-file"):
         f = tempfile.TemporaryFile()
         f.write(b"".join(block(i) for i in range(int(query.get("kib", "64")) // 64)))
         f.seek(0)
-        size = os.fstat(f.fileno()).st_size
-        start_response("200 OK", [("Content-Type", "application/octet-stream"), ("Content-Length", str(size))])
+        if path == "/file":
+            size = os.fstat(f.fileno()).st_size
+            start_response("200 OK", [("Content-Type", "application/octet-stream"), ("Content-Length", str(size))])
+        else:
+            write = start_response("200 OK", [("Content-Type", "application/octet-stream")])
+            write(b"head\n")
         return environ["wsgi.file_wrapper"](f, 65536)
     else:
         body = b"Hello, TLS!\n"

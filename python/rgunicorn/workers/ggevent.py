@@ -35,18 +35,6 @@ def patch():
     hub.get_hub()
 
 
-def worker_cfg():
-    """The `cfg` object the worker's hooks see (`worker.cfg`), or None.
-
-    The worker object is the owner of the SIGTERM handler the worker installed before loading
-    the app (`worker.handle_exit`); the gevent worker is not handed the object otherwise."""
-    handler = signal.getsignal(signal.SIGTERM)
-    worker = getattr(handler, "__self__", None)
-    if type(worker).__name__ != "Worker" or type(worker).__module__ != "rgunicorn._rgunicorn":
-        return None
-    return getattr(worker, "cfg", None)
-
-
 def ssl_context(conf):
     """The SSLContext to serve with, built as gunicorn 27's `gunicorn.sock.ssl_context` does, plus
     TLS 1.2 as the minimum and ALPN `http/1.1`; a config file's `ssl_context(config,

@@ -55,8 +55,14 @@ pub fn patch(py: Python<'_>) -> PyResult<()> {
 }
 
 /// Serve until told to stop. `Err` carries `SystemExit` (quick shutdown, or raised by the app).
-pub fn run(py: Python<'_>, state: &Arc<WorkerState>, listeners: &[Listener], cfg: &Config) -> PyResult<()> {
-    let tls = match tls_engine(py, cfg) {
+pub fn run(
+    py: Python<'_>,
+    state: &Arc<WorkerState>,
+    listeners: &[Listener],
+    cfg: &Config,
+    worker: &Bound<'_, PyAny>,
+) -> PyResult<()> {
+    let tls = match tls_engine(py, cfg, worker) {
         Ok(tls) => tls,
         Err(err) => {
             crate::error!("Cannot set up TLS:\n{}", crate::errors::format_traceback(py, &err).trim_end());
@@ -69,37 +75,14 @@ pub fn run(py: Python<'_>, state: &Arc<WorkerState>, listeners: &[Listener], cfg
     Ok(())
 }
 
-/// The worker's TLS engine, if TLS is on: the context from `ggevent.ssl_context(cfg)`, where
-/// `cfg` is the `worker.cfg` the hooks see (so the `ssl_context` hook gets it too).
-fn tls_engine(py: Python<'_>, cfg: &Config) -> PyResult<Option<Arc<TlsEngine>>> {
+/// The worker's TLS engine, if TLS is on: the context from `ggevent.ssl_context(worker.cfg)`,
+/// the `cfg` the hooks see (so the `ssl_context` hook gets it too).
+fn tls_engine(py: Python<'_>, cfg: &Config, worker: &Bound<'_, PyAny>) -> PyResult<Option<Arc<TlsEngine>>> {
     if !cfg.tls.enabled() {
         return Ok(None);
     }
-    let module = py.import(PYTHON_MODULE)?;
-    let mut conf = module.call_method0("worker_cfg")?;
-    if conf.is_none() {
-        conf = fallback_cfg(py, cfg)?;
-    }
-    let context = module.call_method1("ssl_context", (conf,))?;
+    let context = py.import(PYTHON_MODULE)?.call_method1("ssl_context", (worker.getattr("cfg")?,))?;
     Ok(Some(Arc::new(TlsEngine::new(py, context, cfg.tls.suppress_ragged_eofs)?)))
-}
-
-/// The TLS settings as a `cfg`-like namespace, should the worker object be out of reach (a
-/// `post_worker_init` hook replaced its SIGTERM handler). The `ssl_context` hook is then lost:
-/// say so rather than serve with a context the user did not ask for silently.
-fn fallback_cfg<'py>(py: Python<'py>, cfg: &Config) -> PyResult<Bound<'py, PyAny>> {
-    if matches!(cfg.get("ssl_context"), Some(crate::config::value::Value::Hook(q)) if q != "NewSSLContext.ssl_context")
-    {
-        crate::warning!("The ssl_context hook is not used: the worker's cfg object is out of reach");
-    }
-    let attrs = pyo3::types::PyDict::new(py);
-    attrs.set_item("certfile", cfg.tls.certfile.as_deref())?;
-    attrs.set_item("keyfile", cfg.tls.keyfile.as_deref())?;
-    attrs.set_item("ca_certs", cfg.tls.ca_certs.as_deref())?;
-    attrs.set_item("cert_reqs", cfg.tls.cert_reqs)?;
-    attrs.set_item("ciphers", cfg.tls.ciphers.as_deref())?;
-    attrs.set_item("ssl_context", py.None())?;
-    py.import("types")?.getattr("SimpleNamespace")?.call((), Some(&attrs))
 }
 
 /// Per-worker deadlines and options that the WSGI layer's `ConnContext` does not carry.

@@ -491,6 +491,10 @@ impl Transport for GeventTransport {
         Ok(())
     }
 
+    fn can_sendfile(&self) -> bool {
+        self.tls.is_none()
+    }
+
     fn sendfile(&self, py: Python<'_>, file: RawFd, offset: u64, count: u64) -> PyResult<Option<u64>> {
         if self.tls.is_some() {
             return Ok(None); // the file must be encrypted: the caller reads and sends it

@@ -283,6 +283,10 @@ impl Transport for ConnTransport {
     fn tls_facts(&self) -> Option<Arc<TlsFacts>> {
         self.tls.as_ref().and_then(|tls| lock(tls).facts())
     }
+
+    fn can_sendfile(&self) -> bool {
+        self.tls.is_none()
+    }
 }
 
 impl AsRawFd for ConnTransport {
