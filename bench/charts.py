@@ -140,5 +140,7 @@ def draw(summary: dict, server_list: list[Server], app_list: list[App], connecti
     ]
     _grid(summary, server_list, memory, lambda v: f"{v:,.0f} MiB", "MiB, all server processes (lower is better)",
           "Memory under load", name("memory.png"))  # fmt: skip
-    _targets(targets.evaluate(summary, connections), name("targets.png"))
+    measured = [t for t in targets.evaluate(summary, connections) if t.ratio is not None]  # results.md lists the rest
+    if measured:
+        _targets(measured, name("targets.png"))
     return made

@@ -243,7 +243,11 @@ def write(records: list[dict], meta: dict, server_list: list[Server], app_list: 
         "|---|--:|---|---|--:|",
     ]
     for t in goals:
-        md.append(f"| {t.text} | {_fmt_ratio(t.ratio)} | **{t.verdict}** | {t.detail} | {_fmt_ratio(t.cpu_ratio)} |")
+        if t.ratio is not None:
+            md.append(f"| {t.text} | {_fmt_ratio(t.ratio)} | **{t.verdict}** | {t.detail} | {_fmt_ratio(t.cpu_ratio)} |")
+    unmeasured = [f"{t.text} ({t.detail})" for t in goals if t.ratio is None]
+    if unmeasured:  # rows that did not run (a subset of the suite, or a peer that is not available)
+        md += ["", "Not measured in this run (n/a): " + "; ".join(unmeasured) + "."]
     md += [
         "",
         "The verdict is on the req/s ratio, as the issue states its targets. The last column is the other "
