@@ -1,7 +1,7 @@
 """PNG charts of a run (matplotlib, Agg backend): throughput, CPU per request, latency, memory, targets.
 
 One panel per app, one bar per server in the tables' order; rgunicorn's bars are the saturated
-ones. Rows that did not run say why ("n/a") instead of showing a zero.
+ones, TLS rows are hatched. Rows that did not run say why ("n/a") instead of showing a zero.
 """
 
 from __future__ import annotations
@@ -37,7 +37,11 @@ def _bars(ax, summary: dict, app: App, server_list: list[Server], value, fmt, re
         statuses.append(row["status"])
         colors.append(COLORS[s.family])
     ys = range(len(rows))
-    ax.barh(ys, [v or 0 for v in values], color=colors, height=0.7)
+    bars = ax.barh(ys, [v or 0 for v in values], color=colors, height=0.7)
+    for bar, s in zip(bars, rows):
+        if s.tls:
+            bar.set_hatch("///")
+            bar.set_edgecolor("white")
     top = max([v for v in values if v] + [ref[1] if ref else 0] + [1])
     for y, v, status in zip(ys, values, statuses):
         text = status if v is None else fmt(v)
@@ -69,6 +73,9 @@ def _grid(summary, server_list, panels, fmt, xlabel, title, path) -> None:
         ax.axis("off")
     families = list(dict.fromkeys(s.family for s in server_list))
     handles = [plt.Rectangle((0, 0), 1, 1, color=COLORS[f]) for f in families]
+    if any(s.tls for s in server_list):
+        families.append("TLS (hatched)")
+        handles.append(plt.Rectangle((0, 0), 1, 1, facecolor="#adb5bd", hatch="///", edgecolor="white"))
     fig.legend(handles, families, loc="lower center", ncol=len(families), fontsize=8, frameon=False)
     fig.suptitle(title, fontsize=12, x=0.01, ha="left")
     fig.tight_layout(rect=(0, 0.35 / height, 1, 1 - 0.45 / height))
@@ -133,5 +140,7 @@ def draw(summary: dict, server_list: list[Server], app_list: list[App], connecti
     ]
     _grid(summary, server_list, memory, lambda v: f"{v:,.0f} MiB", "MiB, all server processes (lower is better)",
           "Memory under load", name("memory.png"))  # fmt: skip
-    _targets(targets.evaluate(summary, connections), name("targets.png"))
+    measured = [t for t in targets.evaluate(summary, connections) if t.ratio is not None]  # results.md lists the rest
+    if measured:
+        _targets(measured, name("targets.png"))
     return made

@@ -153,9 +153,10 @@ def wrk_command(url: str, duration: int, threads: int, connections: int, timeout
     return cmd + ["-s", os.path.join(WRK_DIR, script), url]
 
 
-def run_wrk(cmd: list[str], limit: float) -> WrkRun:
-    """Run wrk to completion (killed after `limit` seconds) and read its JSON line."""
-    env = dict(os.environ, BENCH_WRK_DIR=WRK_DIR)
+def run_wrk(cmd: list[str], limit: float, extra_env: dict[str, str] | None = None) -> WrkRun:
+    """Run wrk to completion (killed after `limit` seconds) and read its JSON line. `extra_env`:
+    more environment (LD_PRELOAD of wrk/handshake.c for the full-handshake rows)."""
+    env = dict(os.environ, BENCH_WRK_DIR=WRK_DIR, **(extra_env or {}))
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
     timer = threading.Timer(limit, proc.kill)
     timer.start()

@@ -13,7 +13,9 @@ perf: the server runs normally under full wrk load, and `perf record -e cpu-cloc
 its processes (a software clock, because this machine's virtual CPUs expose no hardware
 counters); the report splits time between the kernel (socket system calls) and user space.
 
-The reports go to bench/results/profiles/SERVER-APP.TOOL.txt, with the commands at the top.
+The reports go to bench/results/profiles/SERVER-APP.TOOL.txt (or --out DIR), with the commands at
+the top. TLS rows get certificates made for the run, as in the suite, and the full-handshake rows
+run wrk with wrk/handshake.c preloaded.
 """
 
 from __future__ import annotations
@@ -45,16 +47,19 @@ def main(argv: list[str]) -> int:
     p.add_argument("--connections", type=int, help="wrk connections (default 8 for callgrind, 64 for perf)")
     p.add_argument("--top", type=int, default=45, help="functions to list (default 45)")
     p.add_argument("--keep", action="store_true", help="keep the raw profiler output (its directory is printed)")
+    p.add_argument("--out", default=OUT, help="directory of the report (default bench/results/profiles)")
     args = p.parse_args(argv)
     server, app = SERVER_BY_KEY[args.server], APP_BY_KEY[args.app]
     conns = args.connections or (8 if args.tool == "callgrind" else 64)
     tmp = tempfile.mkdtemp(prefix="bench-profile-")
     port = suite.free_port()
-    cmd = servers.command(server, app, port, tmp)
+    certs = servers.make_certificates(tmp) if server.tls else None
+    preload = {"LD_PRELOAD": servers.build_handshake_preload(tmp)} if server.full_handshakes else {}
+    cmd = servers.command(server, app, port, tmp, certs)
     if args.tool == "callgrind":
         cmd = ["valgrind", "--tool=callgrind", "--trace-children=yes", "--instr-atstart=no",
                f"--callgrind-out-file={tmp}/callgrind.out.%p", *cmd]  # fmt: skip
-    wrk = measure.wrk_command(f"http://127.0.0.1:{port}/", args.seconds, 2, conns, 30, app.script,
+    wrk = measure.wrk_command(f"{servers.scheme(server)}://127.0.0.1:{port}/", args.seconds, 2, conns, 30, app.script,
                               server.client_headers)  # fmt: skip
     env = dict(os.environ, PYTHONPATH=APPS_DIR, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
     log = open(os.path.join(tmp, "server.log"), "wb")
@@ -62,8 +67,8 @@ def main(argv: list[str]) -> int:
     perf = None
     try:
         suite.READY_TIMEOUT = 180.0  # a server under valgrind starts slowly
-        suite.wait_ready(proc, port, app)
-        suite.warm_up(port, app)
+        suite.wait_ready(proc, port, app, server.tls)
+        suite.warm_up(port, app, server.tls)
         pids = sorted(measure.server_pids(proc.pid))
         if args.tool == "callgrind":
             # Count the load only, not interpreter start-up, imports and warm-up. (Instrumenting from here on
@@ -80,7 +85,7 @@ def main(argv: list[str]) -> int:
             perf_cmd = ["strace", "-c", "-f", "-o", f"{tmp}/strace.txt"] + [a for pid in pids for a in ("-p", str(pid))]
             perf = subprocess.Popen(perf_cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(0.5)
-        run = measure.run_wrk(wrk, args.seconds + 60)
+        run = measure.run_wrk(wrk, args.seconds + 60, preload)
         if perf and args.tool == "strace":
             perf.send_signal(2)  # strace prints its table when interrupted
         if perf:
@@ -88,12 +93,12 @@ def main(argv: list[str]) -> int:
     finally:
         suite.stop(proc)
         log.close()
-    os.makedirs(OUT, exist_ok=True)
-    path = os.path.join(OUT, f"{server.key}-{app.key}.{args.tool}.txt")
+    os.makedirs(args.out, exist_ok=True)
+    path = os.path.join(args.out, f"{server.key}-{app.key}.{args.tool}.txt")
     header = [
         f"# {args.tool} profile of {server.label} on {app.label}",
         f"# server: {' '.join(cmd)}",
-        f"# load:   {' '.join(wrk)}",
+        f"# load:   {''.join(f'{k}={os.path.basename(v)} ' for k, v in preload.items())}{' '.join(wrk)}",
         f"# wrk:    {run.requests} requests, {run.rps:.0f} req/s, {run.errors} errors",
         f"# made by: bench/.venv/bin/python bench/profile.py {' '.join(argv)}",
         "",

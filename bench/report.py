@@ -108,7 +108,10 @@ def summarize(records: list[dict]) -> dict:
 
 def ceiling(summary: dict, server: Server, app: App, connections: int) -> tuple[str, float | None]:
     """What bounds this row: nginx with the same bytes (with `Connection: close` for rows that
-    close every connection), or connections / sleep for the I/O-bound app."""
+    close every connection), or connections / sleep for the I/O-bound app. TLS rows have none
+    (the suite has no nginx TLS row)."""
+    if server.tls:
+        return "", None
     if app.sleep_s:
         return "bound", connections / app.sleep_s
     if not app.ceiling_app:
@@ -126,10 +129,18 @@ def _fmt_rps(x: float) -> str:
     return f"{x / 1000:.1f}k" if x >= 10000 else f"{x:,.0f}"
 
 
+def _ok(row: dict | None) -> bool:
+    return bool(row) and row["status"] == "ok"
+
+
 def table(summary: dict, app: App, server_list: list[Server], connections: int) -> list[str]:
+    # TLS rows add a column: the row against the same server and mode over plain HTTP.
+    tls = any(s.tls and (app.key, s.key) in summary for s in server_list)
+    plain_head, plain_rule = (" × plain HTTP (CPU) |", "--:|") if tls else ("", "")
     lines = [
-        "| server | req/s | p50 ms | p99 ms | errors | RSS MiB (PSS) | CPU µs/req | × gunicorn same mode | × ceiling | req/s per round | others' CPU |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|",
+        "| server | req/s | p50 ms | p99 ms | errors | RSS MiB (PSS) | CPU µs/req | × gunicorn same mode |"
+        + plain_head + " × ceiling | req/s per round | others' CPU |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|" + plain_rule + "--:|---|--:|",
     ]
     for server in server_list:
         row = summary.get((app.key, server.key))
@@ -137,8 +148,16 @@ def table(summary: dict, app: App, server_list: list[Server], connections: int) 
             continue
         if row["status"] != "ok":
             reason = " / ".join(row["reason"].replace("|", "\\|").splitlines())[:300]
-            lines.append(f"| {server.label} | {row['status']} | {reason} |" + " |" * 8)
+            lines.append(f"| {server.label} | {row['status']} | {reason} |" + " |" * (9 if tls else 8))
             continue
+        plain_cell = ""
+        if tls:
+            plain = summary.get((app.key, servers.plain_peer(server) or ""))
+            if _ok(plain):
+                cpu = row["cpu_us_per_req"] / plain["cpu_us_per_req"]
+                plain_cell = f" {_fmt_ratio(row['rps'] / plain['rps'])} ({_fmt_ratio(cpu)}) |"
+            else:
+                plain_cell = " — |"
         peer = servers.gunicorn_peer(server)
         peer_row = summary.get((app.key, peer)) if peer else None
         vs_gunicorn = row["rps"] / peer_row["rps"] if peer_row and peer_row["status"] == "ok" else None
@@ -152,9 +171,48 @@ def table(summary: dict, app: App, server_list: list[Server], connections: int) 
         lines.append(
             f"| {server.label} | **{_fmt_rps(row['rps'])}** | {row['p50_ms']:.2f} | {row['p99_ms']:.1f} | {errors} "
             f"| {row['rss_mib']:.0f} ({row['pss_mib']:.0f}) | {row['cpu_us_per_req']:.0f} | {_fmt_ratio(vs_gunicorn)} "
-            f"| {_fmt_ratio(vs_ceiling)}{ceil_note} | {per_round} | {row['other_cpu_pct']:.0f}% |"
+            f"|{plain_cell} {_fmt_ratio(vs_ceiling)}{ceil_note} | {per_round} | {row['other_cpu_pct']:.0f}% |"
         )
     return lines
+
+
+def tls_section(records: list[dict], meta: dict, server_list: list[Server]) -> list[str]:
+    """How the TLS rows were run: certificates, what was negotiated, wrk's preload."""
+    tls_rows = [s for s in server_list if s.tls and any(r["server"] == s.key for r in records)]
+    if not tls_rows:
+        return []
+    tls = meta.get("tls") or {}
+    md = [
+        "## TLS",
+        "",
+        "TLS rows load `https://127.0.0.1:{port}/` with the same wrk command. Both servers get the same "
+        "certificate set, made once for the run with the `openssl` command (an RSA-2048 server certificate for "
+        "127.0.0.1 and localhost signed by a throwaway RSA-2048 CA; wrk does not verify it), as "
+        "`--certfile {certfile} --keyfile {keyfile}`:",
+        "",
+        "```sh",
+        *tls.get("certificates", ["(not recorded)"]),
+        "```",
+        "",
+        "with `ext.cnf`: " + "; ".join(f"`{line}`" for line in tls.get("certificate_extensions", [])) + ".",
+        "",
+        "Negotiated with the suite's client (Python `ssl`, offering ALPN `http/1.1`) before each run:",
+        "",
+    ]
+    for server in tls_rows:
+        seen = sorted({r["tls"] for r in records if r["server"] == server.key and r.get("tls")})
+        md.append(f"- {server.label}: {'; '.join(seen) or 'not recorded'}")
+    if any(s.full_handshakes for s in tls_rows):
+        md += [
+            "",
+            "Rows with a full TLS handshake per request (the sync worker closes every connection) run wrk with "
+            "`LD_PRELOAD=handshake.so` (`bench/wrk/handshake.c`, built per run): wrk then never resumes a TLS "
+            "session (otherwise it offers the last one on every reconnect, and a server that can resume skips the "
+            "RSA signature), and does not call `SSL_connect` in a busy loop while it waits for the server's "
+            "handshake messages (wrk 4.1 does, which took more CPU than the servers on this machine). Check made "
+            f"at the start of this run: {tls.get('handshake_preload_check') or 'not recorded'}.",
+        ]
+    return md + [""]
 
 
 def write(records: list[dict], meta: dict, server_list: list[Server], app_list: list[App], out: str) -> None:
@@ -185,7 +243,11 @@ def write(records: list[dict], meta: dict, server_list: list[Server], app_list: 
         "|---|--:|---|---|--:|",
     ]
     for t in goals:
-        md.append(f"| {t.text} | {_fmt_ratio(t.ratio)} | **{t.verdict}** | {t.detail} | {_fmt_ratio(t.cpu_ratio)} |")
+        if t.ratio is not None:
+            md.append(f"| {t.text} | {_fmt_ratio(t.ratio)} | **{t.verdict}** | {t.detail} | {_fmt_ratio(t.cpu_ratio)} |")
+    unmeasured = [f"{t.text} ({t.detail})" for t in goals if t.ratio is None]
+    if unmeasured:  # rows that did not run (a subset of the suite, or a peer that is not available)
+        md += ["", "Not measured in this run (n/a): " + "; ".join(unmeasured) + "."]
     md += [
         "",
         "The verdict is on the req/s ratio, as the issue states its targets. The last column is the other "
@@ -204,7 +266,10 @@ def write(records: list[dict], meta: dict, server_list: list[Server], app_list: 
         "the same worker mode; the ratio to the ceiling: nginx with the same bytes (`nginx-close` = nginx "
         "answering `Connection: close` requests, for rows that close every connection) or, for the sleep "
         "app, connections / 50 ms; the req/s of each round; the share of the machine's CPU that other "
-        "processes (neither the server nor wrk) used during the run, median of rounds.",
+        "processes (neither the server nor wrk) used during the run, median of rounds. Tables with TLS rows "
+        "add *× plain HTTP*: the TLS row's req/s over the same server and mode without TLS (and, in brackets, "
+        "its CPU time per request over the plain row's: the cost of TLS); a TLS row's *× gunicorn* is against "
+        "gunicorn's TLS row in the same mode, and it has no ceiling (no nginx TLS row).",
         "",
     ]
     for app in app_list:
@@ -221,6 +286,7 @@ def write(records: list[dict], meta: dict, server_list: list[Server], app_list: 
             md.append(f"- {app.label}: `{shown.rsplit(' ', 1)[0]} http://127.0.0.1:{{port}}/`")
     md.append("- nginx-close rows add `-H 'Connection: close'`.")
     md.append("")
+    md += tls_section(records, meta, server_list)
     with open(os.path.join(out, "results.md"), "w") as f:
         f.write("\n".join(md))
 

@@ -3,6 +3,7 @@
 Rounds alternate (for each round, for each app, every server in turn: A B C A B C …) so that a
 noisy minute on the machine lands on every server rather than on one. Each measurement starts
 the server afresh, waits until it answers, warms it up, then runs wrk against 127.0.0.1 only.
+TLS rows get one certificate set made for the run (servers.make_certificates) and HTTPS URLs.
 `bench/run` is the entry point; run `bench/run --help` for the options.
 """
 
@@ -12,9 +13,12 @@ import argparse
 import http.client
 import json
 import os
+import re
+import shlex
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -29,14 +33,16 @@ from servers import APP_BY_KEY, APPS, APPS_DIR, BENCH, SERVER_BY_KEY, SERVERS, A
 
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
-SMOKE_SERVERS = ["rgunicorn-sync", "rgunicorn-gthread", "gunicorn-sync"]
+# rgunicorn-gthread-tls runs on hello only (about 2 s); the sync TLS row would add the build and
+# check of wrk/handshake.c as well (another 2.5 s), so the smoke run leaves it out.
+SMOKE_SERVERS = ["rgunicorn-sync", "rgunicorn-gthread", "gunicorn-sync", "rgunicorn-gthread-tls"]
 SMOKE_APPS = ["hello", "stream"]
 NOT_IMPLEMENTED_EXIT = 2  # rgunicorn's usage-error exit, e.g. "worker class gevent is not implemented yet"
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="bench/run", description=__doc__.split("\n\n")[0])
-    p.add_argument("--smoke", action="store_true", help="CI check: 1 round of 1 s, 3 servers, 2 apps")
+    p.add_argument("--smoke", action="store_true", help="CI check: 1 round of 1 s, 4 servers, 2 apps")
     p.add_argument("-d", "--duration", type=int, default=4, help="seconds per wrk run (default 4)")
     p.add_argument("-r", "--rounds", type=int, default=3, help="alternating rounds (default 3)")
     p.add_argument("-c", "--connections", type=int, default=64, help="wrk connections (default 64)")
@@ -78,9 +84,23 @@ class UnframedResponse(Exception):
     client can tell where it ends, so wrk would wait for it until its timeout."""
 
 
-def one_request(port: int, app: App, conn: http.client.HTTPConnection | None = None) -> int:
+def client_tls_context() -> ssl.SSLContext:
+    """The suite's own client: TLS without verification, as wrk does (the CA is throwaway)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def connection(port: int, tls: bool = False) -> http.client.HTTPConnection:
+    if tls:
+        return http.client.HTTPSConnection("127.0.0.1", port, timeout=5, context=client_tls_context())
+    return http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+
+
+def one_request(port: int, app: App, conn: http.client.HTTPConnection | None = None, tls: bool = False) -> int:
     """Send the app's request (on `conn` if given) and read the whole response; returns the status."""
-    conn = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    conn = conn or connection(port, tls)
     headers = {"Content-Type": "application/octet-stream"} if app.body else {}
     conn.request(app.method, "/", body=app.body or None, headers=headers)
     resp = conn.getresponse()
@@ -95,14 +115,14 @@ def one_request(port: int, app: App, conn: http.client.HTTPConnection | None = N
     return resp.status
 
 
-def wait_ready(proc: subprocess.Popen, port: int, app: App) -> None:
+def wait_ready(proc: subprocess.Popen, port: int, app: App, tls: bool = False) -> None:
     """Return once the server answers 200; raise if it exits or does not answer in time."""
     deadline = time.monotonic() + READY_TIMEOUT
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise ServerExited(proc.returncode)
         try:
-            if one_request(port, app) == 200:
+            if one_request(port, app, tls=tls) == 200:
                 return
         except (OSError, http.client.HTTPException):
             pass
@@ -110,12 +130,12 @@ def wait_ready(proc: subprocess.Popen, port: int, app: App) -> None:
     raise RuntimeError(f"no 200 response within {READY_TIMEOUT:.0f} s")
 
 
-def warm_up(port: int, app: App) -> None:
+def warm_up(port: int, app: App, tls: bool = False) -> None:
     """Send app.warmup requests over up to 8 connections (imports, first-request work, all workers)."""
     threads = min(8, app.warmup)
 
     def worker(n: int) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        conn = connection(port, tls)
         try:
             for _ in range(n):
                 status = one_request(port, app, conn)
@@ -127,6 +147,91 @@ def warm_up(port: int, app: App) -> None:
     with ThreadPoolExecutor(threads) as pool:
         for f in [pool.submit(worker, app.warmup // threads) for _ in range(threads)]:
             f.result()
+
+
+def tls_facts(port: int) -> str:
+    """What the suite's client negotiated with a TLS server: version, cipher suite, ALPN."""
+    ctx = client_tls_context()
+    ctx.set_alpn_protocols(["http/1.1"])
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+        with ctx.wrap_socket(raw) as s:
+            facts = f"{s.version()} {s.cipher()[0]}, ALPN {s.selected_alpn_protocol() or 'none'}"
+            s.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            try:
+                while s.recv(65536):
+                    pass
+            except (ssl.SSLError, OSError):
+                pass
+    return facts
+
+
+def prepare_tls(args: argparse.Namespace, d: str) -> dict[str, str]:
+    """For the TLS rows selected: the run's certificates in `d` (args.certs), and wrk/handshake.c
+    built there and checked (args.handshake_preload, args.handshake_check). Returns {server key: why it
+    cannot run} for the TLS rows that cannot."""
+    args.certs = args.handshake_preload = args.handshake_check = None
+    tls_rows = [s for s in args.server_list if s.tls and not servers.unavailable(s)]
+    if not tls_rows:
+        return {}
+    try:
+        args.certs = servers.make_certificates(d)
+    except (OSError, RuntimeError, subprocess.TimeoutExpired) as e:
+        return {s.key: f"no certificates: {e}" for s in tls_rows}
+    if not any(s.full_handshakes for s in tls_rows):
+        return {}
+    try:
+        args.handshake_preload = servers.build_handshake_preload(d)
+        args.handshake_check = check_handshake_preload(args.handshake_preload, args.certs)
+    except (OSError, RuntimeError, subprocess.TimeoutExpired) as e:
+        args.handshake_preload = None
+        return {s.key: str(e) for s in tls_rows if s.full_handshakes}
+    return {}
+
+
+def check_handshake_preload(lib: str, certs: servers.Certificates) -> str:
+    """Make sure wrk with `lib` preloaded makes a full handshake on every connection: load
+    `openssl s_server -www` (which can resume) for a second, then read its session cache hits.
+    Returns what was seen; raises RuntimeError if wrk resumed a session."""
+    port = free_port()
+    cmd = ["openssl", "s_server", "-accept", f"127.0.0.1:{port}", "-cert", certs.certfile, "-key", certs.keyfile,
+           "-www", "-quiet"]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("openssl s_server did not start for the handshake preload check") from None
+                time.sleep(0.05)
+        env = dict(os.environ, LD_PRELOAD=lib)
+        subprocess.run(["wrk", "-t1", "-c4", "-d1s", f"https://127.0.0.1:{port}/"], env=env, capture_output=True,
+                       timeout=30, check=False)  # fmt: skip
+        ctx = client_tls_context()
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as raw, ctx.wrap_socket(raw) as s:
+            s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+            page = b""
+            try:
+                while chunk := s.recv(65536):
+                    page += chunk
+            except (ssl.SSLError, OSError):
+                pass
+    finally:
+        stop(proc)
+    text = page.decode(errors="replace")
+    hits = re.search(r"(\d+) session cache hits", text)
+    done = re.search(r"(\d+) server accepts that finished", text)
+    if not hits or not done:
+        raise RuntimeError("handshake preload check: openssl s_server -www printed no session statistics")
+    hits_n, done_n = int(hits.group(1)), int(done.group(1))
+    if done_n < 10 or hits_n:
+        raise RuntimeError(
+            f"handshake preload check: wrk resumed {hits_n} of {done_n} TLS sessions with wrk/handshake.c preloaded"
+        )
+    return f"wrk with handshake.c against openssl s_server: {done_n} handshakes, {hits_n} resumed"
 
 
 class ServerExited(Exception):
@@ -188,12 +293,15 @@ def measure_cell(server: Server, app: App, rnd: int, args: argparse.Namespace) -
     rec = {"server": server.key, "app": app.key, "round": rnd, "status": "ok", "reason": ""}
     tmp = tempfile.mkdtemp(prefix=f"bench-{server.key}-")
     port = free_port()
-    cmd = servers.command(server, app, port, tmp)
-    url = f"http://127.0.0.1:{port}/"
+    cmd = servers.command(server, app, port, tmp, args.certs)
+    url = f"{servers.scheme(server)}://127.0.0.1:{port}/"
     wrk_cmd = measure.wrk_command(
         url, args.duration, args.threads, args.connections, args.timeout, app.script, server.client_headers
     )
+    wrk_env = {"LD_PRELOAD": args.handshake_preload} if server.full_handshakes else {}
     rec["command"], rec["wrk"] = cmd, wrk_cmd
+    if wrk_env:
+        rec["wrk_env"] = wrk_env
     env = dict(os.environ, PYTHONPATH=APPS_DIR, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
     log_path = os.path.join(tmp, "server.log")
     proc = None
@@ -205,7 +313,7 @@ def measure_cell(server: Server, app: App, rnd: int, args: argparse.Namespace) -
                 start_new_session=True,
             )  # fmt: skip
         try:
-            wait_ready(proc, port, app)
+            wait_ready(proc, port, app, server.tls)
         except ServerExited as e:
             tail = log_tail(log_path, 2)
             if server.family == "rgunicorn" and e.code == NOT_IMPLEMENTED_EXIT:
@@ -214,14 +322,16 @@ def measure_cell(server: Server, app: App, rnd: int, args: argparse.Namespace) -
                 rec.update(status="failed", reason=f"{e}: {tail}")
             return rec
         t_ready = time.monotonic()
-        warm_up(port, app)
+        if server.tls:
+            rec["tls"] = tls_facts(port)
+        warm_up(port, app, server.tls)
         rec["ready_s"], rec["warmup_s"] = t_ready - t0, time.monotonic() - t_ready
         pids = measure.server_pids(proc.pid)
         cpu0, (busy0, total0), self0 = measure.cpu_seconds(pids), measure.machine_jiffies(), _own_cpu()
         sampler = measure.MemorySampler(proc.pid)
         sampler.start()
         try:
-            run = measure.run_wrk(wrk_cmd, args.duration + 30)
+            run = measure.run_wrk(wrk_cmd, args.duration + 30, wrk_env)
         finally:
             sampler.finish()
         cpu1 = measure.cpu_seconds(measure.server_pids(proc.pid) | pids)
@@ -302,6 +412,26 @@ def rewrite_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_cells(args: argparse.Namespace, cells: list[tuple[Server, App]], missing: dict[str, str | None]) -> list[dict]:
+    """Every round of every cell, written to OUT/raw.jsonl as it goes."""
+    records: list[dict] = []
+    with open(os.path.join(args.out, "raw.jsonl"), "w") as raw:
+        for rnd in range(1, args.rounds + 1):
+            for server, app in cells:
+                if missing[server.key]:
+                    rec = {"server": server.key, "app": app.key, "round": rnd, "status": "n/a",
+                           "reason": f"not available: {missing[server.key]}"}  # fmt: skip
+                else:
+                    rec = measure_cell(server, app, rnd, args)
+                    if rec["status"] == "n/a":  # the server said so: do not ask again
+                        missing[server.key] = rec["reason"].removeprefix("not available: ")
+                records.append(rec)
+                raw.write(json.dumps(rec) + "\n")
+                raw.flush()
+                print(f"[round {rnd} {app.key:8s}] {server.label:24s} {describe(rec)}", flush=True)
+    return records
+
+
 def _interrupt(signum, frame):
     raise KeyboardInterrupt(f"signal {signum}")
 
@@ -322,22 +452,12 @@ def main(argv: list[str]) -> int:
         flush=True,
     )
     missing = {s.key: servers.unavailable(s) for s in args.server_list}
-    records: list[dict] = []
-    raw_path = os.path.join(args.out, "raw.jsonl")
-    with open(raw_path, "w") as raw:
-        for rnd in range(1, args.rounds + 1):
-            for server, app in cells:
-                if missing[server.key]:
-                    rec = {"server": server.key, "app": app.key, "round": rnd, "status": "n/a",
-                           "reason": f"not available: {missing[server.key]}"}  # fmt: skip
-                else:
-                    rec = measure_cell(server, app, rnd, args)
-                    if rec["status"] == "n/a":  # the server said so: do not ask again
-                        missing[server.key] = rec["reason"].removeprefix("not available: ")
-                records.append(rec)
-                raw.write(json.dumps(rec) + "\n")
-                raw.flush()
-                print(f"[round {rnd} {app.key:8s}] {server.label:24s} {describe(rec)}", flush=True)
+    tls_dir = tempfile.mkdtemp(prefix="bench-tls-")  # the run's certificates and wrk/handshake.c; removed at the end
+    try:
+        missing.update(prepare_tls(args, tls_dir))
+        records = run_cells(args, cells, missing)
+    finally:
+        shutil.rmtree(tls_dir, ignore_errors=True)
     finished = datetime.now(timezone.utc)
     meta = {
         "started": started.isoformat(timespec="seconds"),
@@ -348,6 +468,12 @@ def main(argv: list[str]) -> int:
         "versions": report.versions(),
         "argv": ["bench/run", *argv],
     }
+    if args.certs:
+        meta["tls"] = {
+            "certificates": [shlex.join(c) for c in servers.certificate_commands("DIR")],
+            "certificate_extensions": servers.CERT_EXTENSIONS.strip().splitlines(),
+            "handshake_preload_check": args.handshake_check,
+        }
     with open(os.path.join(args.out, "meta.json"), "w") as f:
         json.dump(meta, f, indent=1)
     report.write(records, meta, args.server_list, args.app_list, args.out)
