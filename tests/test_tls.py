@@ -388,3 +388,26 @@ def test_an_ssl_context_hook_is_reported_as_gevent_only(start_server, certs, tmp
     srv = start_tls(start_server, certs, WORKERS["gthread"], "-c", str(conf))
     assert "The ssl_context hook builds a Python SSLContext, which only -k gevent uses" in srv.log()
     assert request(srv, "/", certs.client_context())[0] == 200
+
+
+@rgunicorn_only
+@pytest.mark.parametrize("version", ["TLSv1_2", "TLSv1_3"])
+def test_sessions_resume_whichever_worker_accepts(start_server, certs, version):
+    srv = start_tls(start_server, certs, WORKERS["sync"], "-w", "2")
+    ctx = certs.client_context()
+    ctx.maximum_version = getattr(ssl.TLSVersion, version)
+    session = None
+    reused = []
+    pids = set()
+    for _ in range(12):
+        with socket.create_connection(srv.address, timeout=10) as raw:
+            with ctx.wrap_socket(raw, server_hostname="localhost", session=session) as tls:
+                tls.sendall(b"GET /pid HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                data = b""
+                while chunk := tls.recv(65536):
+                    data += chunk
+                reused.append(tls.session_reused)
+                session = tls.session  # TLS 1.3: the ticket arrived with the response
+        pids.add(json.loads(rawhttp.parse_response(data).body)["pid"])
+    assert len(pids) == 2, "both workers should have served some of the connections"
+    assert reused[0] is False and all(reused[1:]), reused

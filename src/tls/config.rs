@@ -14,6 +14,9 @@ use rustls::{RootCertStore, ServerConfig};
 
 use super::{ciphers, TlsOptions};
 
+/// Tickets up to this long are accepted by every worker from the start (see `server_config`).
+const PRIMED_TICKET_LEN: usize = 8192;
+
 /// Read the certificates, the key and the CA bundle, and build the configuration.
 pub fn server_config(opts: &TlsOptions) -> Result<Arc<ServerConfig>, String> {
     let Some(certfile) = opts.certfile.as_deref() else {
@@ -51,6 +54,15 @@ pub fn server_config(opts: &TlsOptions) -> Result<Arc<ServerConfig>, String> {
         .with_single_cert(certs, key)
         .map_err(|e| format!("certfile {certfile} with keyfile {keyfile}: {e}"))?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    // Made here, in the master, so every worker forked from it shares the ticket key: a client
+    // resumes its session (no RSA signature) whichever worker accepts its next connection. The
+    // key changes with each HUP, and each worker rotates its own copy after 12 hours.
+    config.ticketer = ring::Ticketer::new().map_err(|e| format!("TLS session tickets: {e}"))?;
+    // The ticketer refuses to decrypt anything longer than the longest ticket its process has
+    // made (a hedge against partitioning oracles), so a fresh worker would refuse every ticket
+    // its siblings issued until it had issued one itself. One ticket made here, as long as a
+    // session with a client certificate chain, sets that bound for every worker.
+    let _ = config.ticketer.encrypt(&[0u8; PRIMED_TICKET_LEN]);
     Ok(Arc::new(config))
 }
 

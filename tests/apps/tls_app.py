@@ -1,5 +1,6 @@
 """An app for the TLS tests.
 
+    GET  /pid          the worker's pid
     GET  /env          what the environ says about the connection (scheme, HTTPS, SSL_*)
     POST /echo         the request body back
     GET  /stream?mib=N N MiB in 64 KiB blocks, no Content-Length (chunked, or close-delimited
@@ -26,7 +27,9 @@ def block(i):
 def app(environ, start_response):
     path = environ["PATH_INFO"]
     query = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
-    if path == "/env":
+    if path == "/pid":
+        body = json.dumps({"pid": os.getpid()}).encode()
+    elif path == "/env":
         body = json.dumps({k: environ.get(k) for k in KEYS}).encode()
     elif path == "/echo":
         body = environ["wsgi.input"].read()
