@@ -199,6 +199,23 @@ fn describe(socket: &Socket) -> io::Result<ListenAddr> {
     Ok(ListenAddr::Unix(path))
 }
 
+/// Errors from accept(2) that concern one connection or a passing shortage (descriptors,
+/// memory), not the listener: log at debug and go on.
+pub fn is_transient_accept_error(e: &std::io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(
+            libc::ECONNABORTED
+                | libc::EPROTO
+                | libc::EPERM
+                | libc::EMFILE
+                | libc::ENFILE
+                | libc::ENOBUFS
+                | libc::ENOMEM
+        )
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

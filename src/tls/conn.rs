@@ -7,7 +7,6 @@
 //! in how they wait.
 
 use std::io::{self, IoSlice, Read, Write};
-use std::mem::MaybeUninit;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -16,10 +15,7 @@ use socket2::Socket;
 
 use super::ciphers::openssl_name;
 use super::facts::{ClientCert, TlsFacts};
-use crate::http::response::simple_response;
-
-/// The first byte of every TLS connection: a handshake record.
-const HANDSHAKE_RECORD: u8 = 0x16;
+use super::plain_http;
 
 /// A TLS session and the facts the environ reports about it.
 pub struct TlsConn {
@@ -149,32 +145,13 @@ impl TlsConn {
     /// A client that speaks plain HTTP to the TLS port gets a plain-text 400 that says so (as
     /// nginx answers), then the connection closes; TLS clients start with a handshake record.
     fn refuse_plain_http(&mut self, sock: &Socket) -> io::Result<()> {
-        let mut first = [MaybeUninit::<u8>::uninit(); 1];
-        if sock.peek(&mut first)? == 0 {
-            self.first_byte_checked = true;
-            return Ok(());
-        }
+        let first = plain_http::peek_first_byte(sock)?;
         self.first_byte_checked = true;
-        // SAFETY: peek() returned 1, so it wrote the byte.
-        let byte = unsafe { first[0].assume_init() };
-        if byte == HANDSHAKE_RECORD || !byte.is_ascii_uppercase() {
-            return Ok(());
+        if first.is_some_and(plain_http::is_plain_http) {
+            plain_http::refuse(sock);
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "plain HTTP request sent to the HTTPS port"));
         }
-        // Take what the client sent (its request head, usually whole by now) so that closing
-        // does not reset the connection under the answer.
-        let mut scratch = [MaybeUninit::<u8>::uninit(); 8192];
-        let mut budget = 64 * 1024usize;
-        while budget > 0 {
-            match sock.recv_with_flags(&mut scratch, libc::MSG_DONTWAIT) {
-                Ok(n) if n > 0 => budget = budget.saturating_sub(n),
-                _ => break,
-            }
-        }
-        let body = "Bad Request\nThis port speaks HTTPS; the request was sent as plain HTTP.\n";
-        let response = simple_response(400, "Bad Request", body);
-        let _ = sock.send_with_flags(&response, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL);
-        let _ = sock.shutdown(std::net::Shutdown::Write);
-        Err(io::Error::new(io::ErrorKind::InvalidData, "plain HTTP request sent to the HTTPS port"))
+        Ok(())
     }
 }
 

@@ -6,6 +6,7 @@ pub mod ciphers;
 pub mod config;
 pub mod conn;
 pub mod facts;
+pub mod plain_http;
 
 /// The TLS settings, as gunicorn names them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -41,7 +41,7 @@ pub fn run(py: Python<'_>, state: &WorkerState, listeners: &[Listener]) -> PyRes
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => run_signal_handlers(py)?,
-                Err(e) if is_transient_accept_error(&e) => crate::debug!("accept() failed: {e}"),
+                Err(e) if crate::sock::is_transient_accept_error(&e) => crate::debug!("accept() failed: {e}"),
                 Err(e) => {
                     crate::error!("accept() failed on {}: {e}", listener.local);
                 }
@@ -105,20 +105,4 @@ fn run_signal_handlers(py: Python<'_>) -> PyResult<()> {
         }
         Ok(()) => Ok(()),
     }
-}
-
-/// Errors from accept(2) that concern one connection, not the listener.
-fn is_transient_accept_error(e: &std::io::Error) -> bool {
-    matches!(
-        e.raw_os_error(),
-        Some(
-            libc::ECONNABORTED
-                | libc::EPROTO
-                | libc::EPERM
-                | libc::EMFILE
-                | libc::ENFILE
-                | libc::ENOBUFS
-                | libc::ENOMEM
-        )
-    )
 }

@@ -84,6 +84,44 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// sendfile(2) `count` bytes of `file` from `offset` to `sock`, as the kernel takes them. On a
+/// blocking socket (`blocking`) each call runs with the GIL released; on a non-blocking one,
+/// `EAGAIN` calls `on_full`, which waits for room or fails. Returns the bytes sent, fewer than
+/// `count` only if the file was shorter; `None` if the kernel cannot sendfile between these
+/// descriptors (nothing was sent then).
+pub fn send_file(
+    py: Python<'_>,
+    sock: &Socket,
+    file: RawFd,
+    offset: u64,
+    count: u64,
+    blocking: bool,
+    mut on_full: impl FnMut(Python<'_>) -> PyResult<()>,
+) -> PyResult<Option<u64>> {
+    let mut off = libc::off_t::try_from(offset).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let mut sent = 0u64;
+    while sent < count {
+        let chunk = usize::try_from(count - sent).unwrap_or(usize::MAX).min(1 << 30);
+        let sock_fd = sock.as_fd();
+        // SAFETY: `file` is a descriptor the caller keeps open for the duration of this call.
+        let file_fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(file) };
+        let result = if blocking {
+            py.detach(|| nix::sys::sendfile::sendfile(sock_fd, file_fd, Some(&mut off), chunk))
+        } else {
+            nix::sys::sendfile::sendfile(sock_fd, file_fd, Some(&mut off), chunk)
+        };
+        match result {
+            Ok(0) => break,
+            Ok(n) => sent += n as u64,
+            Err(nix::errno::Errno::EAGAIN) => on_full(py)?,
+            Err(nix::errno::Errno::EINTR) => py.check_signals()?,
+            Err(nix::errno::Errno::EINVAL | nix::errno::Errno::ENOSYS) if sent == 0 => return Ok(None),
+            Err(e) => return Err(io::Error::from(e).into()),
+        }
+    }
+    Ok(Some(sent))
+}
+
 /// Map an I/O error to Python, retrying EINTR after running Python's signal handlers
 /// (which may raise `SystemExit` for a quick shutdown).
 fn retry_or_raise(py: Python<'_>, err: io::Error) -> PyResult<()> {
@@ -137,22 +175,8 @@ impl Transport for SocketTransport {
         if self.tls.is_some() {
             return Ok(None); // the file must be encrypted: read and send it
         }
-        let mut off = libc::off_t::try_from(offset).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-        let mut sent = 0u64;
-        while sent < count {
-            let chunk = usize::try_from(count - sent).unwrap_or(usize::MAX).min(1 << 30);
-            let sock_fd = self.sock.as_fd();
-            // SAFETY: `file` is a descriptor the caller keeps open for the duration of this call.
-            let file_fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(file) };
-            let result = py.detach(|| nix::sys::sendfile::sendfile(sock_fd, file_fd, Some(&mut off), chunk));
-            match result {
-                Ok(0) => break,
-                Ok(n) => sent += n as u64,
-                Err(nix::errno::Errno::EINVAL | nix::errno::Errno::ENOSYS) if sent == 0 => return Ok(None),
-                Err(e) => retry_or_raise(py, io::Error::from(e))?,
-            }
-        }
-        Ok(Some(sent))
+        // A blocking socket: EAGAIN means its send timeout passed.
+        send_file(py, &self.sock, file, offset, count, true, |_| Err(PyTimeoutError::new_err("socket timed out")))
     }
 
     fn tls_facts(&self) -> Option<std::sync::Arc<TlsFacts>> {

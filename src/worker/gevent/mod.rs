@@ -228,7 +228,7 @@ impl GeventServer {
                 Ok(None)
             }
             Err(e) => {
-                if is_transient_accept_error(&e) {
+                if crate::sock::is_transient_accept_error(&e) {
                     crate::debug!("accept() failed: {e}");
                 } else {
                     crate::error!("accept() failed: {e}");
@@ -270,20 +270,4 @@ impl GeventServer {
             Ok(()) => Ok(()),
         }
     }
-}
-
-/// Errors from accept(2) that concern one connection or a passing shortage, not the listener.
-fn is_transient_accept_error(e: &std::io::Error) -> bool {
-    matches!(
-        e.raw_os_error(),
-        Some(
-            libc::ECONNABORTED
-                | libc::EPROTO
-                | libc::EPERM
-                | libc::EMFILE
-                | libc::ENFILE
-                | libc::ENOBUFS
-                | libc::ENOMEM
-        )
-    )
 }

@@ -17,8 +17,7 @@
 //! handshake`]), under the head deadline.
 
 use std::io::{self, IoSlice, Read, Write};
-use std::mem::MaybeUninit;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -31,11 +30,10 @@ use super::hub::{Hub, EV_READ, EV_WRITE};
 use super::tls::{Step, TlsSession, WRITE_CHUNK};
 use crate::http::response::simple_response;
 use crate::tls::facts::TlsFacts;
-use crate::worker::transport::Transport;
+use crate::tls::plain_http;
+use crate::worker::transport::{send_file, Transport};
 use crate::worker::WorkerFlags;
 
-/// The first byte of every TLS connection: a handshake record.
-const HANDSHAKE_RECORD: u8 = 0x16;
 /// Ciphertext read from the socket per receive (a TLS record is at most 16 KiB plus overhead).
 const TLS_READ_SIZE: usize = 32 * 1024;
 
@@ -314,18 +312,15 @@ impl GeventTransport {
     /// closes. Errors (a failed or timed-out handshake) are the caller's to log and close on.
     pub fn handshake(&self, py: Python<'_>, deadline: Instant) -> PyResult<Handshake> {
         let Some(tls) = &self.tls else { return Ok(Handshake::Done) };
-        let mut first = [MaybeUninit::<u8>::uninit(); 1];
-        loop {
-            match self.sock.peek(&mut first) {
-                Ok(0) => return Ok(Handshake::Closed),
-                Ok(_) => break,
+        let byte = loop {
+            match plain_http::peek_first_byte(&self.sock) {
+                Ok(None) => return Ok(Handshake::Closed),
+                Ok(Some(byte)) => break byte,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.wait_readable_until(py, Some(deadline))?,
                 Err(e) => check_interrupted(py, e)?,
             }
-        }
-        // SAFETY: peek() returned 1, so it wrote the byte.
-        let byte = unsafe { first[0].assume_init() };
-        if byte != HANDSHAKE_RECORD && byte.is_ascii_uppercase() {
+        };
+        if plain_http::is_plain_http(byte) {
             self.refuse_plain_http(py);
             return Ok(Handshake::PlainHttp);
         }
@@ -345,22 +340,10 @@ impl GeventTransport {
     }
 
     fn refuse_plain_http(&self, py: Python<'_>) {
-        // Take what the client sent (its request head, usually whole by now) so that closing
-        // does not reset the connection under the answer.
-        let mut scratch = vec![0u8; 8192];
-        let mut budget = 64 * 1024usize;
-        while budget > 0 {
-            match (&self.sock).read(&mut scratch) {
-                Ok(n) if n > 0 => budget = budget.saturating_sub(n),
-                _ => break,
-            }
-        }
-        let body = "Bad Request\nThis port speaks HTTPS; the request was sent as plain HTTP.\n";
-        let response = simple_response(400, "Bad Request", body);
-        let _ = self.sock.send_with_flags(&response, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL);
-        let _ = self.sock.shutdown(std::net::Shutdown::Write);
+        let mut budget = plain_http::refuse(&self.sock);
         // Then wait (briefly) for the client to close, reading what else it sends.
         let deadline = Instant::now() + Duration::from_millis(500);
+        let mut scratch = vec![0u8; 8192];
         while budget > 0 {
             match self.raw_recv(py, &mut scratch, Some(deadline)) {
                 Ok(n) if n > 0 => budget = budget.saturating_sub(n),
@@ -500,21 +483,7 @@ impl Transport for GeventTransport {
             return Ok(None); // the file must be encrypted: the caller reads and sends it
         }
         self.begin_send()?;
-        let mut off = libc::off_t::try_from(offset).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-        let mut sent = 0u64;
-        while sent < count {
-            let chunk = usize::try_from(count - sent).unwrap_or(usize::MAX).min(1 << 30);
-            // SAFETY: `file` is a descriptor the caller keeps open for the duration of this call.
-            let file_fd = unsafe { BorrowedFd::borrow_raw(file) };
-            match nix::sys::sendfile::sendfile(self.sock.as_fd(), file_fd, Some(&mut off), chunk) {
-                Ok(0) => break,
-                Ok(n) => sent += n as u64,
-                Err(nix::errno::Errno::EAGAIN) => self.wait_writable(py)?,
-                Err(nix::errno::Errno::EINVAL | nix::errno::Errno::ENOSYS) if sent == 0 => return Ok(None),
-                Err(e) => check_interrupted(py, io::Error::from(e))?,
-            }
-        }
-        Ok(Some(sent))
+        send_file(py, &self.sock, file, offset, count, false, |py| self.wait_writable(py))
     }
 
     fn closing(&self) -> bool {

@@ -16,7 +16,7 @@
 //! makes its thread close the connection instead of reusing it.
 
 use std::io::{self, IoSlice, Read, Write};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -30,7 +30,7 @@ use super::handoff::Shared;
 use crate::http::response::simple_response;
 use crate::tls::conn::TlsConn;
 use crate::tls::facts::TlsFacts;
-use crate::worker::transport::Transport;
+use crate::worker::transport::{send_file, Transport};
 
 fn lock(tls: &Mutex<Box<TlsConn>>) -> MutexGuard<'_, Box<TlsConn>> {
     tls.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -132,6 +132,16 @@ impl ConnTransport {
         }
     }
 
+    /// After a non-blocking call failed: wait for `flags` if it would block, run the signal
+    /// handlers if interrupted (the caller then retries), else fail with the error.
+    fn wait_or_raise(&self, py: Python<'_>, e: io::Error, flags: PollFlags, timeout: Option<Duration>) -> PyResult<()> {
+        match e.kind() {
+            io::ErrorKind::WouldBlock => self.wait(py, flags, timeout),
+            io::ErrorKind::Interrupted => py.check_signals(),
+            _ => Err(e.into()),
+        }
+    }
+
     /// Wait, with the GIL released, until the socket is ready for `flags`.
     fn wait(&self, py: Python<'_>, flags: PollFlags, timeout: Option<Duration>) -> PyResult<()> {
         let ms = match timeout {
@@ -156,6 +166,32 @@ impl ConnTransport {
     }
 }
 
+/// The non-empty buffers as slices for one vectored write: on the stack for up to
+/// [`INLINE_SLICES`] of them, spilling to `heap` beyond.
+fn gather<'a, 'b>(
+    bufs: &[&'a [u8]],
+    inline: &'b mut [IoSlice<'a>; INLINE_SLICES],
+    heap: &'b mut Vec<IoSlice<'a>>,
+) -> &'b mut [IoSlice<'a>] {
+    let mut count = 0;
+    for buf in bufs.iter().filter(|b| !b.is_empty()) {
+        if count < INLINE_SLICES {
+            inline[count] = IoSlice::new(buf);
+        } else {
+            if heap.is_empty() {
+                heap.extend_from_slice(&inline[..]);
+            }
+            heap.push(IoSlice::new(buf));
+        }
+        count += 1;
+    }
+    if heap.is_empty() {
+        &mut inline[..count]
+    } else {
+        heap
+    }
+}
+
 impl ConnTransport {
     fn tls_recv(&self, py: Python<'_>, tls: &Mutex<Box<TlsConn>>, buf: &mut [u8]) -> PyResult<usize> {
         loop {
@@ -164,24 +200,22 @@ impl ConnTransport {
                 let result = tls.read(&self.sock, buf, None);
                 (result, tls.wants_write())
             };
+            // A handshake or alert may be waiting for room in the socket, as well as data to come.
+            let flags = if wants_write { PollFlags::POLLIN | PollFlags::POLLOUT } else { PollFlags::POLLIN };
             match result {
                 Ok(n) => return Ok(n),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    let flags = if wants_write { PollFlags::POLLIN | PollFlags::POLLOUT } else { PollFlags::POLLIN };
-                    self.wait(py, flags, self.recv_timeout)?
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => py.check_signals()?,
                 Err(e) if e.kind() == io::ErrorKind::InvalidData => {
                     return Err(PyConnectionError::new_err(e.to_string()));
                 }
-                Err(e) => return Err(e.into()),
+                Err(e) => self.wait_or_raise(py, e, flags, self.recv_timeout)?,
             }
         }
     }
 
     fn tls_send_all(&self, py: Python<'_>, tls: &Mutex<Box<TlsConn>>, bufs: &[&[u8]]) -> PyResult<()> {
-        let mut slices: Vec<IoSlice<'_>> = bufs.iter().filter(|b| !b.is_empty()).map(|b| IoSlice::new(b)).collect();
-        let mut rest: &mut [IoSlice<'_>] = &mut slices;
+        let mut inline = [IoSlice::new(&[]); INLINE_SLICES];
+        let mut heap = Vec::new();
+        let mut rest = gather(bufs, &mut inline, &mut heap);
         loop {
             let result = if rest.is_empty() {
                 lock(tls).flush(&self.sock).map(|()| 0)
@@ -192,11 +226,7 @@ impl ConnTransport {
                 Ok(0) if rest.is_empty() => return Ok(()),
                 Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero).into()),
                 Ok(n) => IoSlice::advance_slices(&mut rest, n),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.wait(py, PollFlags::POLLOUT, self.send_timeout)?
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => py.check_signals()?,
-                Err(e) => return Err(e.into()),
+                Err(e) => self.wait_or_raise(py, e, PollFlags::POLLOUT, self.send_timeout)?,
             }
         }
     }
@@ -210,11 +240,7 @@ impl Transport for ConnTransport {
         loop {
             match (&self.sock).read(buf) {
                 Ok(n) => return Ok(n),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.wait(py, PollFlags::POLLIN, self.recv_timeout)?
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => py.check_signals()?,
-                Err(e) => return Err(e.into()),
+                Err(e) => self.wait_or_raise(py, e, PollFlags::POLLIN, self.recv_timeout)?,
             }
         }
     }
@@ -226,28 +252,12 @@ impl Transport for ConnTransport {
         }
         let mut inline = [IoSlice::new(&[]); INLINE_SLICES];
         let mut heap = Vec::new();
-        let mut count = 0;
-        for buf in bufs.iter().filter(|b| !b.is_empty()) {
-            if count < INLINE_SLICES {
-                inline[count] = IoSlice::new(buf);
-            } else {
-                if heap.is_empty() {
-                    heap.extend_from_slice(&inline);
-                }
-                heap.push(IoSlice::new(buf));
-            }
-            count += 1;
-        }
-        let mut rest: &mut [IoSlice<'_>] = if heap.is_empty() { &mut inline[..count] } else { &mut heap };
+        let mut rest = gather(bufs, &mut inline, &mut heap);
         while !rest.is_empty() {
             match (&self.sock).write_vectored(rest) {
                 Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero).into()),
                 Ok(n) => IoSlice::advance_slices(&mut rest, n),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.wait(py, PollFlags::POLLOUT, self.send_timeout)?
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => py.check_signals()?,
-                Err(e) => return Err(e.into()),
+                Err(e) => self.wait_or_raise(py, e, PollFlags::POLLOUT, self.send_timeout)?,
             }
         }
         Ok(())
@@ -258,22 +268,7 @@ impl Transport for ConnTransport {
             return Ok(None); // the file must be encrypted: read and send it
         }
         self.begin_send()?;
-        let mut off = libc::off_t::try_from(offset).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-        let mut sent = 0u64;
-        while sent < count {
-            let chunk = usize::try_from(count - sent).unwrap_or(usize::MAX).min(1 << 30);
-            // SAFETY: `file` is a descriptor the caller keeps open for the duration of this call.
-            let file_fd = unsafe { BorrowedFd::borrow_raw(file) };
-            match nix::sys::sendfile::sendfile(self.sock.as_fd(), file_fd, Some(&mut off), chunk) {
-                Ok(0) => break,
-                Ok(n) => sent += n as u64,
-                Err(nix::errno::Errno::EAGAIN) => self.wait(py, PollFlags::POLLOUT, self.send_timeout)?,
-                Err(nix::errno::Errno::EINTR) => py.check_signals()?,
-                Err(nix::errno::Errno::EINVAL | nix::errno::Errno::ENOSYS) if sent == 0 => return Ok(None),
-                Err(e) => return Err(io::Error::from(e).into()),
-            }
-        }
-        Ok(Some(sent))
+        send_file(py, &self.sock, file, offset, count, false, |py| self.wait(py, PollFlags::POLLOUT, self.send_timeout))
     }
 
     fn closing(&self) -> bool {
