@@ -15,6 +15,7 @@ import ssl
 import subprocess
 import time
 import warnings
+from types import SimpleNamespace
 
 import pytest
 
@@ -85,6 +86,20 @@ def environ_of(srv, context):
     return json.loads(body)
 
 
+def tls_exchange(srv, context, raw_request, **wrap_args):
+    """Send `raw_request` on one TLS connection and read until the server closes. Returns the
+    parsed response and what the client saw of the connection (version, ALPN, session)."""
+    with socket.create_connection(srv.address, timeout=10) as raw:
+        with context.wrap_socket(raw, server_hostname="localhost", **wrap_args) as tls:
+            tls.sendall(raw_request)
+            data = b""
+            while chunk := tls.recv(65536):
+                data += chunk
+            seen = SimpleNamespace(version=tls.version(), alpn=tls.selected_alpn_protocol(),
+                                   reused=tls.session_reused, session=tls.session)
+    return rawhttp.parse_response(data), seen
+
+
 def worker_fds(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
@@ -116,16 +131,10 @@ def test_tls12_alpn_and_nothing_older(start_server, certs, worker):
     ctx = certs.client_context()
     ctx.maximum_version = ssl.TLSVersion.TLSv1_2
     ctx.set_alpn_protocols(["h2", "http/1.1"])
-    with socket.create_connection(srv.address, timeout=10) as raw:
-        with ctx.wrap_socket(raw, server_hostname="localhost") as tls:
-            assert tls.version() == "TLSv1.2"
-            if not UNDER_GUNICORN:  # gunicorn offers no ALPN
-                assert tls.selected_alpn_protocol() == "http/1.1"
-            tls.sendall(b"GET /env HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            data = b""
-            while chunk := tls.recv(65536):
-                data += chunk
-    response = rawhttp.parse_response(data)
+    response, seen = tls_exchange(srv, ctx, b"GET /env HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert seen.version == "TLSv1.2"
+    if not UNDER_GUNICORN:  # gunicorn offers no ALPN
+        assert seen.alpn == "http/1.1"
     assert response.status == 200
     if not UNDER_GUNICORN:
         env = json.loads(response.body)
@@ -254,15 +263,9 @@ def test_sync_worker_streams_and_echoes_over_tls(start_server, certs):
 @pytest.mark.skipif(UNDER_GUNICORN, reason="gunicorn closes without close_notify: truncation goes unnoticed")
 def test_a_close_delimited_response_ends_with_close_notify(start_server, certs, worker):
     srv = start_tls(start_server, certs, worker)
-    ctx = certs.client_context()
-    with socket.create_connection(srv.address, timeout=10) as raw:
-        # suppress_ragged_eofs=False: a TCP close without close_notify raises SSLEOFError.
-        with ctx.wrap_socket(raw, server_hostname="localhost", suppress_ragged_eofs=False) as tls:
-            tls.sendall(b"GET /stream?mib=1 HTTP/1.0\r\nHost: x\r\n\r\n")
-            data = b""
-            while chunk := tls.recv(65536):
-                data += chunk
-    response = rawhttp.parse_response(data)
+    # suppress_ragged_eofs=False: a TCP close without close_notify raises SSLEOFError.
+    response, _ = tls_exchange(srv, certs.client_context(), b"GET /stream?mib=1 HTTP/1.0\r\nHost: x\r\n\r\n",
+                               suppress_ragged_eofs=False)
     assert response.status == 200 and len(response.body) == 1 << 20
 
 
@@ -393,21 +396,41 @@ def test_an_ssl_context_hook_is_reported_as_gevent_only(start_server, certs, tmp
 @rgunicorn_only
 @pytest.mark.parametrize("version", ["TLSv1_2", "TLSv1_3"])
 def test_sessions_resume_whichever_worker_accepts(start_server, certs, version):
-    srv = start_tls(start_server, certs, WORKERS["sync"], "-w", "2")
+    # One connection per worker: while a keep-alive connection holds one worker, the other
+    # accepts the next connection, so every resumption below crosses workers. (Left to the
+    # kernel, one worker may win every accept.)
+    srv = start_tls(start_server, certs, WORKERS["gthread"], "-w", "2", "--worker-connections", "1")
     ctx = certs.client_context()
     ctx.maximum_version = getattr(ssl.TLSVersion, version)
-    session = None
-    reused = []
-    pids = set()
-    for _ in range(12):
-        with socket.create_connection(srv.address, timeout=10) as raw:
-            with ctx.wrap_socket(raw, server_hostname="localhost", session=session) as tls:
-                tls.sendall(b"GET /pid HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                data = b""
-                while chunk := tls.recv(65536):
-                    data += chunk
-                reused.append(tls.session_reused)
-                session = tls.session  # TLS 1.3: the ticket arrived with the response
-        pids.add(json.loads(rawhttp.parse_response(data).body)["pid"])
-    assert len(pids) == 2, "both workers should have served some of the connections"
-    assert reused[0] is False and all(reused[1:]), reused
+    request_bytes = b"GET /pid HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    for _ in range(3):
+        # The same server name as the resumption below: a session is only resumed for the name
+        # it was made for (RFC 6066).
+        with ctx.wrap_socket(socket.create_connection(srv.address, timeout=10), server_hostname="localhost") as holder:
+            holder.sendall(b"GET /pid HTTP/1.1\r\nHost: x\r\n\r\n")
+            holder_pid = json.loads(rawhttp.read_until(holder, b"}").split(b"\r\n\r\n", 1)[1])["pid"]
+            # TLS 1.3: the ticket arrived with the holder's response.
+            response, seen = tls_exchange(srv, ctx, request_bytes, session=holder.session)
+        assert json.loads(response.body)["pid"] != holder_pid, "the same worker served both"
+        assert seen.reused, "the other worker refused the session ticket"
+
+
+@rgunicorn_only
+def test_idle_keep_alive_connections_close_with_close_notify(start_server, certs):
+    srv = start_tls(start_server, certs, WORKERS["gthread"], "--keep-alive", "1")
+    ctx = certs.client_context()
+    request_bytes = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+    # The client says goodbye first: the server answers in kind (unwrap() waits for it).
+    raw = socket.create_connection(srv.address, timeout=10)
+    with ctx.wrap_socket(raw, server_hostname="localhost") as tls:
+        tls.sendall(request_bytes)
+        assert rawhttp.read_until(tls, b"Hello, TLS!\n").startswith(b"HTTP/1.1 200")
+        tls.unwrap()
+    # The server closes an idle connection at --keep-alive: cleanly, not with a bare TCP close.
+    raw = socket.create_connection(srv.address, timeout=10)
+    with ctx.wrap_socket(raw, server_hostname="localhost", suppress_ragged_eofs=False) as tls:
+        tls.sendall(request_bytes)
+        assert rawhttp.read_until(tls, b"Hello, TLS!\n").startswith(b"HTTP/1.1 200")
+        started = time.monotonic()
+        assert tls.recv(100) == b""  # SSLEOFError without close_notify
+        assert time.monotonic() - started < 5

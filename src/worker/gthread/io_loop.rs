@@ -150,10 +150,11 @@ impl IoLoop {
                 }
             }
             self.table.expire(now, |_, entry| {
-                if let Entry::Reading(r) = &entry {
+                if let Entry::Reading(r) = entry {
                     if !r.buf.is_empty() {
                         crate::debug!("Closing a connection that did not send a complete request head in time");
                     }
+                    goodbye(r);
                 }
             });
             if self.stopping {
@@ -270,7 +271,9 @@ impl IoLoop {
             };
             let n = match got {
                 Ok(0) => {
-                    self.table.remove(token);
+                    if let Some(Entry::Reading(r)) = self.table.remove(token) {
+                        goodbye(r);
+                    }
                     return;
                 }
                 Ok(n) => n,
@@ -466,5 +469,13 @@ impl IoLoop {
             }
         }
         self.table.note(Some(grace));
+    }
+}
+
+/// Close a connection the I/O thread is done with (the client closed, or idled past its
+/// deadline); a TLS one says `close_notify` first, as a TLS client that closes expects.
+fn goodbye(mut r: Reading) {
+    if let Some(tls) = r.tls.as_mut() {
+        tls.close_notify(&r.sock);
     }
 }
