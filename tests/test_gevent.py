@@ -15,6 +15,7 @@ from urllib.parse import quote
 import pytest
 
 import rawhttp
+from keepalive_client import get_request, read_response, timed_get
 from server import APPS_DIR, UNDER_GUNICORN, run_to_exit, wait_for_file
 
 pytest.importorskip("gevent")
@@ -23,48 +24,6 @@ APP = "gevent_app:app"
 GEVENT = ("-k", "gevent")
 
 rgunicorn_only = pytest.mark.skipif(UNDER_GUNICORN, reason="an rgunicorn setting or behaviour beyond gunicorn")
-
-
-def get_request(target, keep_alive=True, host="t"):
-    conn = "" if keep_alive else "Connection: close\r\n"
-    return f"GET {target} HTTP/1.1\r\nHost: {host}\r\n{conn}\r\n".encode()
-
-
-def read_response(sock, buf=b"", deadline=10.0):
-    """Read exactly one framed response off a kept-alive connection; return (response, rest)."""
-    end = time.monotonic() + deadline
-    while True:
-        if b"\r\n\r\n" in buf:
-            resp = rawhttp.parse_response(buf)
-            framed = resp.chunked or resp.header("Content-Length") is not None
-            if framed and resp.complete:
-                return resp, resp.trailing
-        remaining = end - time.monotonic()
-        if remaining <= 0:
-            raise TimeoutError(f"no complete response within {deadline}s; got {buf[:300]!r}")
-        sock.settimeout(remaining)
-        data = sock.recv(65536)
-        if not data:
-            raise ConnectionError(f"closed before a complete response; got {buf[:300]!r}")
-        buf += data
-
-
-def timed_get(srv, target, deadline=10.0):
-    started = time.monotonic()
-    resp = srv.get(target, deadline=deadline)
-    return resp, time.monotonic() - started
-
-
-def wait_lines(path, count, deadline=10.0):
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        try:
-            if len(path.read_text().splitlines()) >= count:
-                return
-        except FileNotFoundError:
-            pass
-        time.sleep(0.02)
-    raise AssertionError(f"{path} did not reach {count} lines")
 
 
 @pytest.fixture
@@ -294,38 +253,6 @@ def test_slowloris_connections_do_not_delay_a_normal_client(start_server):
     assert max(timings) < 0.5, f"slowest normal request took {max(timings) * 1000:.0f} ms"
 
 
-@rgunicorn_only
-def test_head_deadline_closes_a_slow_client_without_an_answer(start_server):
-    srv = start_server(APP, *GEVENT, "--header-timeout", "1")
-    sock = rawhttp.connect(srv.address)
-    try:
-        started = time.monotonic()
-        rawhttp.send_all(sock, b"GET / HTTP/1.1\r\n")
-        raw, _ = rawhttp.read_until_close(sock, deadline=5)
-        assert raw == b""
-        assert 0.9 < time.monotonic() - started < 2.5
-    finally:
-        sock.close()
-
-
-@rgunicorn_only
-def test_head_deadline_runs_from_the_first_byte_after_keepalive(start_server):
-    srv = start_server(APP, *GEVENT, "--header-timeout", "1", "--keep-alive", "5")
-    sock = rawhttp.connect(srv.address)
-    try:
-        rawhttp.send_all(sock, get_request("/"))
-        read_response(sock)
-        time.sleep(1.5)  # idle, but within keep-alive
-        rawhttp.send_all(sock, b"GET / HT")
-        started = time.monotonic()
-        raw, _ = rawhttp.read_until_close(sock, deadline=5)
-        waited = time.monotonic() - started
-    finally:
-        sock.close()
-    assert raw == b""
-    assert 0.8 < waited < 2.5
-
-
 # -- heartbeat ----------------------------------------------------------------------------------
 
 
@@ -352,69 +279,7 @@ def test_a_greenlet_blocking_the_hub_past_timeout_gets_the_worker_killed(start_s
         srv.wait_for_log(r"in blocking_the_hub_for_gevent_test", deadline=5)
 
 
-# -- --request-timeout ---------------------------------------------------------------------------
-
-
-@rgunicorn_only
-def test_request_timeout_answers_504_and_logs_the_greenlets_stack(start_server):
-    # The app runs on after its deadline; a short graceful timeout keeps the teardown short.
-    srv = start_server(APP, *GEVENT, "--request-timeout", "1", "--graceful-timeout", "1")
-    resp, took = timed_get(srv, "/sleep?s=10")
-    assert resp.status == 504
-    assert 0.9 < took < 5, "answered at the deadline, long before the app is done"
-    srv.wait_for_log(r"Request timeout .*GET /sleep\?s=10.*answered 504")
-    srv.wait_for_log(r"in sleeping_cooperatively_for_gevent_test")
-    assert srv.get("/").status == 200
-
-
-@rgunicorn_only
-def test_request_timeout_after_the_head_was_sent_closes_the_connection(start_server):
-    # The app runs on after its deadline; a short graceful timeout keeps the teardown short.
-    srv = start_server(APP, *GEVENT, "--request-timeout", "1", "--graceful-timeout", "1")
-    started = time.monotonic()
-    raw = srv.raw(get_request("/started-then-sleep?s=10"), deadline=15)
-    took = time.monotonic() - started
-    resp = rawhttp.parse_response(raw)
-    assert resp.status == 200 and resp.body == b"first block\n"
-    assert not resp.complete, "a cut response must not look complete"
-    assert took < 5, "closed at the deadline, long before the app is done"
-    srv.wait_for_log(r"Request timeout .*started-then-sleep.*closed the connection")
-
-
 # -- stopping -----------------------------------------------------------------------------------
-
-
-def test_term_lets_inflight_requests_finish_and_closes_idle_connections(start_server, tmp_path):
-    srv = start_server(APP, *GEVENT, "-w", "1")
-    marker = tmp_path / "started"
-    idle = rawhttp.connect(srv.address)
-    rawhttp.send_all(idle, get_request("/"))
-    assert read_response(idle)[0].status == 200
-    inflight = []
-    try:
-        for _ in range(6):
-            sock = rawhttp.connect(srv.address)
-            rawhttp.send_all(sock, get_request(f"/sleep?s=1&marker={quote(str(marker))}"))
-            inflight.append(sock)
-        wait_lines(marker, 6)
-
-        srv.signal(signal.SIGTERM)
-
-        if not UNDER_GUNICORN:
-            # gunicorn leaves an idle keep-alive connection open until --keep-alive runs out.
-            raw, _ = rawhttp.read_until_close(idle, deadline=0.9)
-            assert raw == b""
-        for sock in inflight:
-            raw, _ = rawhttp.read_until_close(sock, deadline=10)
-            resp = rawhttp.parse_response(raw)
-            assert resp.status == 200 and resp.body == b"slept"
-            if not UNDER_GUNICORN:
-                assert resp.header("Connection") == "close"
-        assert srv.wait_exit(10) == 0
-    finally:
-        idle.close()
-        for sock in inflight:
-            sock.close()
 
 
 def test_term_serves_connections_accepted_before_the_stop(start_server, tmp_path):
@@ -492,16 +357,6 @@ def test_max_requests_replaces_the_worker(start_server):
     for _ in range(3):
         assert srv.get("/").status == 200
     srv.wait_workers(1, exclude=[old], deadline=10)
-    assert srv.get("/").status == 200
-
-
-def test_system_exit_from_the_app_ends_the_worker(start_server):
-    srv = start_server(APP, *GEVENT, "-w", "1")
-    (old,) = srv.wait_workers(1)
-    srv.raw(get_request("/exit", keep_alive=False), deadline=10)
-    if UNDER_GUNICORN:
-        pytest.skip("gunicorn's gevent worker swallows SystemExit from the app")
-    srv.wait_workers(1, exclude=[old])
     assert srv.get("/").status == 200
 
 

@@ -11,59 +11,13 @@ from urllib.parse import quote
 import pytest
 
 import rawhttp
+from keepalive_client import get_request, read_response, timed_get
 from server import UNDER_GUNICORN, wait_for_file
 
 APP = "gthread_app:app"
 GTHREAD = ("-k", "gthread")
 
 rgunicorn_only = pytest.mark.skipif(UNDER_GUNICORN, reason="an rgunicorn setting or behaviour beyond gunicorn")
-
-
-def read_response(sock, buf=b"", deadline=10.0):
-    """Read exactly one response (Content-Length or chunked) off a kept-alive connection.
-
-    Returns (response, bytes read past it)."""
-    end = time.monotonic() + deadline
-    while True:
-        if b"\r\n\r\n" in buf:
-            resp = rawhttp.parse_response(buf)
-            framed = resp.chunked or resp.header("Content-Length") is not None
-            if framed and resp.complete:
-                return resp, resp.trailing
-        remaining = end - time.monotonic()
-        if remaining <= 0:
-            raise TimeoutError(f"no complete response within {deadline}s; got {buf[:300]!r}")
-        sock.settimeout(remaining)
-        data = sock.recv(65536)
-        if not data:
-            raise ConnectionError(f"closed before a complete response; got {buf[:300]!r}")
-        buf += data
-
-
-def get_request(target, keep_alive=True, host="t"):
-    conn = "" if keep_alive else "Connection: close\r\n"
-    return f"GET {target} HTTP/1.1\r\nHost: {host}\r\n{conn}\r\n".encode()
-
-
-def timed_get(srv, target, deadline=10.0):
-    started = time.monotonic()
-    resp = srv.get(target, deadline=deadline)
-    return resp, time.monotonic() - started
-
-
-def count_lines(path):
-    try:
-        return len(path.read_text().splitlines())
-    except FileNotFoundError:
-        return 0
-
-
-def wait_lines(path, count, deadline=5.0):
-    end = time.monotonic() + deadline
-    while count_lines(path) < count:
-        if time.monotonic() > end:
-            raise AssertionError(f"{path} has {count_lines(path)} lines, wanted {count}")
-        time.sleep(0.01)
 
 
 # -- concurrency ------------------------------------------------------------------------------
@@ -252,39 +206,6 @@ def test_five_hundred_slowloris_connections_do_not_delay_a_normal_client(start_s
     assert max(timings) < 0.1, f"slowest normal request took {max(timings) * 1000:.0f} ms"
 
 
-@rgunicorn_only
-def test_head_deadline_closes_a_slow_client_without_an_answer(start_server):
-    srv = start_server(APP, *GTHREAD, "--header-timeout", "1")
-    sock = rawhttp.connect(srv.address)
-    try:
-        started = time.monotonic()
-        rawhttp.send_all(sock, b"GET / HTTP/1.1\r\nHost: t\r\n")
-        raw, _ = rawhttp.read_until_close(sock, deadline=5)
-        waited = time.monotonic() - started
-    finally:
-        sock.close()
-    assert raw == b""
-    assert 0.8 < waited < 2.5
-
-
-@rgunicorn_only
-def test_head_deadline_runs_from_the_first_byte_after_keepalive(start_server):
-    srv = start_server(APP, *GTHREAD, "--header-timeout", "1", "--keep-alive", "5")
-    sock = rawhttp.connect(srv.address)
-    try:
-        rawhttp.send_all(sock, get_request("/"))
-        read_response(sock)
-        time.sleep(1.5)  # idle, but within keep-alive
-        rawhttp.send_all(sock, b"GET / HT")
-        started = time.monotonic()
-        raw, _ = rawhttp.read_until_close(sock, deadline=5)
-        waited = time.monotonic() - started
-    finally:
-        sock.close()
-    assert raw == b""
-    assert 0.8 < waited < 2.5
-
-
 # -- connection cap ---------------------------------------------------------------------------
 
 
@@ -337,66 +258,7 @@ def test_gil_held_in_c_past_timeout_kills_the_worker_with_a_traceback(start_serv
         srv.wait_for_log(r"holding_the_gil_in_c_for_gthread_test", deadline=5)
 
 
-@rgunicorn_only
-def test_request_timeout_answers_504_and_logs_the_stack(start_server):
-    srv = start_server(APP, *GTHREAD, "--threads", "2", "--request-timeout", "1")
-    resp, took = timed_get(srv, "/sleep?s=3")
-    assert resp.status == 504
-    assert 0.9 < took < 2.0
-    srv.wait_for_log(r"Request timeout .*GET /sleep\?s=3")
-    srv.wait_for_log(r"in sleeping_in_python_for_gthread_test")
-    assert srv.get("/").status == 200
-
-
-@rgunicorn_only
-def test_request_timeout_after_the_head_was_sent_closes_the_connection(start_server):
-    srv = start_server(APP, *GTHREAD, "--threads", "2", "--request-timeout", "1")
-    started = time.monotonic()
-    raw = srv.raw(get_request("/started-then-sleep?s=3"), deadline=10)
-    took = time.monotonic() - started
-    resp = rawhttp.parse_response(raw)
-    assert resp.status == 200 and resp.body == b"first block\n"
-    assert not resp.complete, "a cut response must not look complete"
-    assert took < 2.0
-    srv.wait_for_log(r"Request timeout .*started-then-sleep.*closed the connection")
-
-
 # -- stopping ---------------------------------------------------------------------------------
-
-
-def test_term_lets_inflight_requests_finish(start_server, tmp_path):
-    srv = start_server(APP, *GTHREAD, "-w", "1", "--threads", "8")
-    marker = tmp_path / "started"
-    idle = rawhttp.connect(srv.address)
-    rawhttp.send_all(idle, get_request("/"))
-    assert read_response(idle)[0].status == 200
-    inflight = []
-    try:
-        for _ in range(6):
-            sock = rawhttp.connect(srv.address)
-            rawhttp.send_all(sock, get_request(f"/sleep?s=1&marker={quote(str(marker))}"))
-            inflight.append(sock)
-        wait_lines(marker, 6)
-
-        srv.signal(signal.SIGTERM)
-
-        # The idle keep-alive connection is closed at once, the in-flight ones finish and say
-        # that their connection closes (gunicorn does neither: it keeps the idle connection
-        # until it exits and answers with keep-alive).
-        if not UNDER_GUNICORN:
-            raw, _ = rawhttp.read_until_close(idle, deadline=0.9)
-            assert raw == b""
-        for sock in inflight:
-            raw, _ = rawhttp.read_until_close(sock, deadline=10)
-            resp = rawhttp.parse_response(raw)
-            assert resp.status == 200 and resp.body == b"slept"
-            if not UNDER_GUNICORN:
-                assert resp.header("Connection") == "close"
-        assert srv.wait_exit(10) == 0
-    finally:
-        idle.close()
-        for sock in inflight:
-            sock.close()
 
 
 def test_requests_after_term_get_connection_close(start_server, tmp_path):
@@ -432,14 +294,6 @@ def test_max_requests_replaces_the_worker_without_failing_requests(start_server)
         pids.add(int(resp.body.split()[2]))
     assert len(pids) >= 2
     srv.wait_workers(1, exclude=[old])
-
-
-def test_system_exit_from_the_app_ends_the_worker(start_server):
-    srv = start_server(APP, *GTHREAD, "-w", "1", "--threads", "2")
-    (old,) = srv.wait_workers(1)
-    srv.raw(get_request("/exit", keep_alive=False), deadline=10)
-    srv.wait_workers(1, exclude=[old])
-    assert srv.get("/").status == 200
 
 
 # -- backpressure -----------------------------------------------------------------------------

@@ -7,28 +7,12 @@ import socket
 import threading
 import time
 import urllib.request
-from urllib.parse import parse_qs
 
+from app_helpers import TEXT, fixed, query, touch
 from gevent import monkey
 
 # Recorded at import: the worker must have monkey-patched before it imported the app.
 PATCHED_AT_IMPORT = {name: monkey.is_module_patched(name) for name in ("socket", "time", "threading", "select", "ssl")}
-TEXT = ("Content-Type", "text/plain")
-
-
-def _query(environ, name, default=None):
-    values = parse_qs(environ.get("QUERY_STRING", "")).get(name)
-    return values[0] if values else default
-
-
-def _touch(path):
-    with open(path, "a", encoding="utf-8") as f:
-        f.write(f"{os.getpid()}\n")
-
-
-def _fixed(start_response, body, status="200 OK", headers=()):
-    start_response(status, [TEXT, ("Content-Length", str(len(body))), *headers])
-    return [body]
 
 
 def sleeping_cooperatively_for_gevent_test(seconds):
@@ -52,33 +36,33 @@ def _facts():
 
 def app(environ, start_response):
     path = environ["PATH_INFO"]
-    marker = _query(environ, "marker")
+    marker = query(environ, "marker")
     if marker:
-        _touch(marker)
+        touch(marker)
     if path == "/sleep":
-        sleeping_cooperatively_for_gevent_test(float(_query(environ, "s", "0.5")))
-        return _fixed(start_response, b"slept")
+        sleeping_cooperatively_for_gevent_test(float(query(environ, "s", "0.5")))
+        return fixed(start_response, b"slept")
     if path == "/upstream":
-        with urllib.request.urlopen(_query(environ, "url"), timeout=10) as resp:
-            return _fixed(start_response, b"upstream said " + resp.read())
+        with urllib.request.urlopen(query(environ, "url"), timeout=10) as resp:
+            return fixed(start_response, b"upstream said " + resp.read())
     if path == "/block":
-        blocking_the_hub_for_gevent_test(float(_query(environ, "s", "1")))
-        return _fixed(start_response, b"blocked")
+        blocking_the_hub_for_gevent_test(float(query(environ, "s", "1")))
+        return fixed(start_response, b"blocked")
     if path == "/facts":
-        return _fixed(start_response, json.dumps(_facts()).encode(), headers=[("Content-Type", "application/json")])
+        return fixed(start_response, json.dumps(_facts()).encode(), headers=[("Content-Type", "application/json")])
     if path == "/environ":
         keys = ("wsgi.multithread", "wsgi.multiprocess", "wsgi.run_once")
-        return _fixed(start_response, json.dumps({k: environ[k] for k in keys}).encode())
+        return fixed(start_response, json.dumps({k: environ[k] for k in keys}).encode())
     if path == "/echo":
         body = environ["wsgi.input"].read()
-        return _fixed(start_response, f"{len(body)}:".encode() + body[:64])
+        return fixed(start_response, f"{len(body)}:".encode() + body[:64])
     if path == "/big":
         # One block much larger than the socket buffer: the write has to wait for the client.
-        size = int(_query(environ, "size", str(8 << 20)))
-        return _fixed(start_response, b"x" * size)
+        size = int(query(environ, "size", str(8 << 20)))
+        return fixed(start_response, b"x" * size)
     if path == "/stream":
-        count = int(_query(environ, "n", "5"))
-        pause = float(_query(environ, "pause", "0"))
+        count = int(query(environ, "n", "5"))
+        pause = float(query(environ, "pause", "0"))
         start_response("200 OK", [TEXT])
 
         def blocks():
@@ -89,7 +73,7 @@ def app(environ, start_response):
 
         return blocks()
     if path == "/file":
-        name = _query(environ, "path")
+        name = query(environ, "path")
         size = os.path.getsize(name)
         start_response("200 OK", [TEXT, ("Content-Length", str(size))])
         return environ["wsgi.file_wrapper"](open(name, "rb"), 64 * 1024)
@@ -98,10 +82,10 @@ def app(environ, start_response):
 
         def body():
             yield b"first block\n"
-            sleeping_cooperatively_for_gevent_test(float(_query(environ, "s", "3")))
+            sleeping_cooperatively_for_gevent_test(float(query(environ, "s", "3")))
             yield b"too late\n"
 
         return body()
     if path == "/exit":
         raise SystemExit(0)
-    return _fixed(start_response, b"ok")
+    return fixed(start_response, b"ok")

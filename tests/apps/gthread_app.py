@@ -4,24 +4,8 @@ import ctypes
 import os
 import threading
 import time
-from urllib.parse import parse_qs
 
-TEXT = ("Content-Type", "text/plain")
-
-
-def _query(environ, name, default=None):
-    values = parse_qs(environ.get("QUERY_STRING", "")).get(name)
-    return values[0] if values else default
-
-
-def _touch(path):
-    with open(path, "a", encoding="utf-8") as f:
-        f.write(f"{os.getpid()}\n")
-
-
-def _fixed(start_response, body, status="200 OK", headers=()):
-    start_response(status, [TEXT, ("Content-Length", str(len(body))), *headers])
-    return [body]
+from app_helpers import TEXT, fixed, query, touch
 
 
 def sleeping_in_python_for_gthread_test(seconds):
@@ -43,38 +27,38 @@ def _stream(count, size, pause):
 
 def app(environ, start_response):
     path = environ["PATH_INFO"]
-    marker = _query(environ, "marker")
+    marker = query(environ, "marker")
     if marker:
-        _touch(marker)
+        touch(marker)
     if path == "/sleep":
-        sleeping_in_python_for_gthread_test(float(_query(environ, "s", "0.5")))
-        return _fixed(start_response, b"slept")
+        sleeping_in_python_for_gthread_test(float(query(environ, "s", "0.5")))
+        return fixed(start_response, b"slept")
     if path == "/hold-gil":
-        holding_the_gil_in_c_for_gthread_test(float(_query(environ, "s", "1")))
-        return _fixed(start_response, b"held")
+        holding_the_gil_in_c_for_gthread_test(float(query(environ, "s", "1")))
+        return fixed(start_response, b"held")
     if path == "/peer":
-        return _fixed(start_response, f"{environ['REMOTE_ADDR']}:{environ['REMOTE_PORT']}".encode())
+        return fixed(start_response, f"{environ['REMOTE_ADDR']}:{environ['REMOTE_PORT']}".encode())
     if path == "/facts":
         facts = f"{environ['wsgi.multithread']} {environ['wsgi.multiprocess']} {os.getpid()} {threading.get_ident()}"
-        return _fixed(start_response, facts.encode())
+        return fixed(start_response, facts.encode())
     if path == "/echo":
         body = environ["wsgi.input"].read()
-        return _fixed(start_response, environ.get("QUERY_STRING", "").encode() + b":" + body)
+        return fixed(start_response, environ.get("QUERY_STRING", "").encode() + b":" + body)
     if path == "/stream":
-        count = int(_query(environ, "n", "10"))
-        size = int(_query(environ, "size", "1024"))
+        count = int(query(environ, "n", "10"))
+        size = int(query(environ, "size", "1024"))
         start_response("200 OK", [TEXT])
-        return _stream(count, size, float(_query(environ, "pause", "0")))
+        return _stream(count, size, float(query(environ, "pause", "0")))
     if path == "/started-then-sleep":
         # The response head goes out, then the app stalls.
         start_response("200 OK", [TEXT])
 
         def body():
             yield b"first block\n"
-            sleeping_in_python_for_gthread_test(float(_query(environ, "s", "3")))
+            sleeping_in_python_for_gthread_test(float(query(environ, "s", "3")))
             yield b"too late\n"
 
         return body()
     if path == "/exit":
         raise SystemExit(0)
-    return _fixed(start_response, b"ok")
+    return fixed(start_response, b"ok")
