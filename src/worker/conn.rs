@@ -14,7 +14,8 @@ use crate::worker::transport::{SocketTransport, Transport};
 use crate::wsgi::environ::{Peer, ServerInfo};
 use crate::wsgi::{serve, ServeOptions};
 
-const READ_SIZE: usize = 8192;
+/// How much one receive of a request head may take.
+pub const READ_SIZE: usize = 8192;
 /// How long a closing connection keeps reading unread client bytes (see [`linger_close`]).
 const LINGER: Duration = Duration::from_millis(500);
 
@@ -126,18 +127,10 @@ fn read_head(
             return Ok(HeadResult::Closed);
         }
         let _ = transport.set_read_timeout(Some(left));
-        let start = buf.len();
-        buf.resize(start + READ_SIZE, 0);
-        let got = transport.recv(py, &mut buf[start..]);
-        match got {
-            Ok(n) => {
-                buf.truncate(start + n);
-                if n == 0 {
-                    return Ok(HeadResult::Closed);
-                }
-            }
+        match recv_more(py, transport.as_ref(), buf) {
+            Ok(0) => return Ok(HeadResult::Closed),
+            Ok(_) => {}
             Err(err) => {
-                buf.truncate(start);
                 if is_fatal(py, &err) {
                     return Err(err);
                 }
@@ -146,6 +139,15 @@ fn read_head(
             }
         }
     }
+}
+
+/// Append what one receive brings to `buf` (`Ok(0)`: the peer closed).
+pub fn recv_more(py: Python<'_>, transport: &dyn Transport, buf: &mut Vec<u8>) -> PyResult<usize> {
+    let start = buf.len();
+    buf.resize(start + READ_SIZE, 0);
+    let got = transport.recv(py, &mut buf[start..]);
+    buf.truncate(start + *got.as_ref().unwrap_or(&0));
+    got
 }
 
 /// Answer a malformed request with its status and close; the app never sees it.

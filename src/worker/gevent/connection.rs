@@ -13,13 +13,12 @@ use super::transport::{GeventTransport, Handshake};
 use super::Settings;
 use crate::http::response::error_response;
 use crate::http::{parse_request_head, HttpError, RequestHead};
-use crate::worker::conn::is_fatal;
+use crate::worker::conn::{is_fatal, recv_more, READ_SIZE};
 use crate::worker::transport::Transport;
 use crate::worker::WorkerState;
 use crate::wsgi::environ::Peer;
 use crate::wsgi::serve;
 
-const READ_SIZE: usize = 8192;
 /// How long a closing connection keeps reading unread client bytes (see [`linger_close`]).
 const LINGER: Duration = Duration::from_millis(500);
 
@@ -197,18 +196,10 @@ fn read_head(
             return Ok(HeadResult::Closed);
         }
         transport.set_read_timeout(Some(left));
-        let start = buf.len();
-        buf.resize(start + READ_SIZE, 0);
-        let got = transport.recv(py, &mut buf[start..]);
-        match got {
-            Ok(n) => {
-                buf.truncate(start + n);
-                if n == 0 {
-                    return Ok(HeadResult::Closed);
-                }
-            }
+        match recv_more(py, transport, buf) {
+            Ok(0) => return Ok(HeadResult::Closed),
+            Ok(_) => {}
             Err(err) => {
-                buf.truncate(start);
                 if is_fatal(py, &err) {
                     return Err(err);
                 }
