@@ -10,6 +10,7 @@ pub mod app;
 pub mod arbiter;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod errors;
 pub mod http;
 pub mod logging;
@@ -34,6 +35,7 @@ const START_ERROR: i32 = 1;
 /// Run rgunicorn with `argv` (program name first); returns the exit code.
 #[pyfunction]
 fn run(py: Python<'_>, argv: Vec<String>) -> i32 {
+    console::install_panic_hook();
     let invocation = match config::sources::resolve(py, &argv, config::Environment::current()) {
         Ok(inv) => inv,
         Err(err @ config::ConfigError::Usage(_)) => {
@@ -46,14 +48,8 @@ fn run(py: Python<'_>, argv: Vec<String>) -> i32 {
         }
     };
     let (cfg, hooks) = match invocation {
-        Invocation::Version => {
-            println!("rgunicorn (version {VERSION})");
-            return 0;
-        }
-        Invocation::Help(text) => {
-            println!("{text}");
-            return 0;
-        }
+        Invocation::Version => return console::print_stdout(&format!("rgunicorn (version {VERSION})\n")),
+        Invocation::Help(text) => return console::print_stdout(&format!("{text}\n")),
         Invocation::Serve(cfg, hooks) => (*cfg, hooks),
     };
     if cfg.print_config || cfg.check_config {
@@ -70,8 +66,8 @@ fn run(py: Python<'_>, argv: Vec<String>) -> i32 {
 
 /// `--print-config` and `--check-config`: show the settings (print), import the app, exit 0 or 1.
 fn check(py: Python<'_>, cfg: &Config) -> i32 {
-    if cfg.print_config {
-        print!("{}", cfg.print_config());
+    if cfg.print_config && console::print_stdout(&cfg.print_config()) != 0 {
+        return START_ERROR;
     }
     let Some(spec) = cfg.wsgi_app() else {
         eprintln!("rgunicorn: error: No application module specified.");
