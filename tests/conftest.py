@@ -8,6 +8,7 @@ Both bind 127.0.0.1:0 in the test process and pass it as `-b fd://N`, and wait f
 sending requests. When a test fails, the tail of each server's error log is printed with it.
 """
 
+import os
 import sys
 from pathlib import Path
 
@@ -15,7 +16,18 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from server import APPS_DIR, SERVER_KIND, ServerProcess  # noqa: E402
+from server import APPS_DIR, SERVER_KIND, UNDER_GUNICORN, ServerProcess  # noqa: E402
+
+# In CI (CI=true, as .ci/run is run) every test must run: a skip for a missing tool, module or
+# machine feature is a failure there, since tests/run.sh installs everything the tests need. Only
+# the reference run against gunicorn skips, for the deliberate differences.
+SKIPS_FAIL = os.environ.get("CI", "").lower() in ("1", "true", "yes") and not UNDER_GUNICORN
+
+
+def _fail_the_skip(report):
+    reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    report.outcome = "failed"
+    report.longrepr = f"skipped in CI, where nothing may be skipped: {reason}"
 
 
 def pytest_report_header(config):
@@ -26,7 +38,18 @@ def pytest_report_header(config):
 def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
+    if SKIPS_FAIL and report.skipped and not hasattr(report, "wasxfail"):
+        _fail_the_skip(report)
     setattr(item, "rep_" + report.when, report)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    # A module-level importorskip skips at collection, before any test report exists.
+    outcome = yield
+    report = outcome.get_result()
+    if SKIPS_FAIL and report.skipped:
+        _fail_the_skip(report)
 
 
 def _print_logs_if_failed(request, servers):

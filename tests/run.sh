@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's one test command (also what .ci/run runs). On a fresh Debian machine with
 # Python 3.11 and Rust: installs the missing tools (apt) and test packages (PyPI, into .venv),
-# builds and installs rgunicorn, runs `cargo test` and the end-to-end pytest suite.
+# builds and installs rgunicorn, checks fmt and clippy, runs `cargo test` and the end-to-end pytest
+# suite. With CI=true (as CI runs it) a skipped test fails: everything a test needs is installed here.
 # RGUNICORN_TEST_SERVER=gunicorn runs the pytest suite against gunicorn instead (the reference).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +28,8 @@ command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+# The systemd unit in deploy/ is checked by systemd-analyze (tests/test_deploy_container.py).
+command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 if [ ! -x .venv/bin/python ] && ! "$PYTHON" -c "import ensurepip, venv" >/dev/null 2>&1; then
     missing+=("python3-venv")
 fi
@@ -47,10 +50,13 @@ VENV_PY="$PWD/.venv/bin/python"
 LIBDIR="$("$VENV_PY" -c "import sysconfig; print(sysconfig.get_config_var('LIBDIR') or '')")"
 export PYO3_PYTHON="$VENV_PY"
 export LD_LIBRARY_PATH="${LIBDIR}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+# Formatting and lints are part of the test: CI cannot pass with either drifting.
+cargo fmt --check
+cargo clippy --release --all-targets -- -D warnings
 cargo test --release
 
 status=0
-"$VENV_PY" -m pytest -q -p no:cacheprovider --timeout "$PER_TEST_TIMEOUT" tests || status=$?
+"$VENV_PY" -m pytest -q -rs -p no:cacheprovider --timeout "$PER_TEST_TIMEOUT" tests || status=$?
 if [ "$status" -eq 5 ]; then
     echo "run.sh: pytest collected no tests" >&2
     exit 1
@@ -63,7 +69,7 @@ CORE_TESTS=(tests/test_corpus.py tests/test_pep3333.py tests/test_wsgi_environ.p
 for worker in gthread gevent; do
     echo "run.sh: core tests under -k $worker"
     replay=0
-    RGUNICORN_TEST_WORKER="$worker" "$VENV_PY" -m pytest -q -p no:cacheprovider --timeout "$PER_TEST_TIMEOUT" \
+    RGUNICORN_TEST_WORKER="$worker" "$VENV_PY" -m pytest -q -rs -p no:cacheprovider --timeout "$PER_TEST_TIMEOUT" \
         "${CORE_TESTS[@]}" || replay=$?
     if [ "$replay" -ne 0 ]; then
         status=1
