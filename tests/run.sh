@@ -43,7 +43,7 @@ fi
 VENV_PY="$PWD/.venv/bin/python"
 
 "$VENV_PY" -m pip install -q --disable-pip-version-check --upgrade pip
-"$VENV_PY" -m pip install -q --disable-pip-version-check pytest pytest-timeout requests flask django gevent gunicorn
+"$VENV_PY" -m pip install -q --disable-pip-version-check pytest pytest-timeout requests flask django gevent gunicorn maturin
 "$VENV_PY" -m pip install -q --disable-pip-version-check .
 
 # The crate links libpython: build and run its tests against the venv's interpreter.
@@ -75,4 +75,7 @@ for worker in gthread gevent; do
         status=1
     fi
 done
+# The same corpus and WSGI tests on every other installed CPython from 3.9 to 3.13, each from a
+# wheel installed without a Rust toolchain on PATH.
+bash tests/cross_version.sh "$VENV_PY" || status=1
 exit "$status"
