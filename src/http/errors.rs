@@ -51,6 +51,8 @@ pub enum HttpError {
     UnderscoreHeader,
     /// `Host` or `Content-Type` sent twice: RFC 9110 §5.3 singletons that cannot be merged (400).
     RepeatedSingleton,
+    /// Secure-scheme headers from a trusted front end that disagree on https (400).
+    SchemeHeadersDisagree,
     /// A chunk-size that is empty, not hex, or over 16 hex digits (400).
     InvalidChunkSize,
     /// A malformed chunk extension (400).
@@ -115,6 +117,7 @@ impl HttpError {
             HttpError::ExpectationFailed => "unsupported expectation",
             HttpError::UnderscoreHeader => "header name contains underscore",
             HttpError::RepeatedSingleton => "repeated Host or Content-Type field",
+            HttpError::SchemeHeadersDisagree => "secure scheme headers disagree",
             HttpError::InvalidChunkSize => "invalid chunk size",
             HttpError::InvalidChunkExtension => "invalid chunk extension",
             HttpError::ChunkLineTooLong => "chunk size line too long",
@@ -151,6 +154,7 @@ mod tests {
             (HttpError::ConflictingFraming, 400, "Bad Request"),
             (HttpError::UnderscoreHeader, 400, "Bad Request"),
             (HttpError::RepeatedSingleton, 400, "Bad Request"),
+            (HttpError::SchemeHeadersDisagree, 400, "Bad Request"),
             (HttpError::ForbiddenTrailer, 400, "Bad Request"),
         ];
         for (err, status, reason) in cases {

@@ -7,8 +7,9 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 
+use crate::http::forwarded::claimed_https;
 use crate::http::uri::percent_decode_latin1;
-use crate::http::RequestHead;
+use crate::http::{HttpError, RequestHead};
 use crate::sock::ListenAddr;
 use crate::tls::facts::TlsFacts;
 
@@ -123,12 +124,24 @@ impl ServerInfo {
         Ok(ServerInfo { template: template.unbind(), listen, script_name, forwarded_allow, secure_scheme_headers, tls })
     }
 
-    /// The environ for one request.
+    /// Whether `wsgi.url_scheme` is https for this request: always over TLS, else when a trusted
+    /// peer's secure-scheme headers say so. Headers that contradict each other are the client's
+    /// error, answered before the app is called, as gunicorn 27 does (even over TLS).
+    pub fn https(&self, head: &RequestHead, peer: &Peer) -> Result<bool, HttpError> {
+        if !self.forwarded_allow.trusts(peer) {
+            return Ok(self.tls);
+        }
+        let claim = claimed_https(&head.headers, &self.secure_scheme_headers)?;
+        Ok(self.tls || claim == Some(true))
+    }
+
+    /// The environ for one request; `https` comes from [`ServerInfo::https`].
     pub fn environ<'py>(
         &self,
         py: Python<'py>,
         head: &RequestHead,
         peer: &Peer,
+        https: bool,
         tls: Option<&TlsFacts>,
         input: Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyDict>> {
@@ -146,8 +159,6 @@ impl ServerInfo {
         env.set_item(intern!(py, "wsgi.input"), input)?;
 
         let mut host: Option<String> = None;
-        let mut https = self.tls;
-        let trusted = self.forwarded_allow.trusts(peer);
         for (name, value) in &head.headers {
             let value = latin1(py, value);
             let key = if name.eq_ignore_ascii_case("content-type") {
@@ -157,13 +168,6 @@ impl ServerInfo {
             } else {
                 if name.eq_ignore_ascii_case("host") {
                     host = Some(value.to_str()?.to_string());
-                }
-                if trusted {
-                    for (secure_name, secure_value) in &self.secure_scheme_headers {
-                        if name.eq_ignore_ascii_case(secure_name) && value.to_str()?.trim() == secure_value {
-                            https = true;
-                        }
-                    }
                 }
                 header_key(py, name)
             };
@@ -175,10 +179,10 @@ impl ServerInfo {
                 None => env.set_item(key, value)?,
             }
         }
-        let scheme = if https { "https" } else { "http" };
         if https && !self.tls {
             env.set_item(intern!(py, "wsgi.url_scheme"), intern!(py, "https"))?;
         }
+        let scheme = if https { "https" } else { "http" };
         let (server_name, server_port) = match host.as_deref().and_then(|h| split_host(h, scheme)) {
             Some(pair) => pair,
             None => match &self.listen {
