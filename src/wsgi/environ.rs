@@ -182,13 +182,13 @@ impl ServerInfo {
         if https && !self.tls {
             env.set_item(intern!(py, "wsgi.url_scheme"), intern!(py, "https"))?;
         }
-        let scheme = if https { "https" } else { "http" };
-        let (server_name, server_port) = match host.as_deref().and_then(|h| split_host(h, scheme)) {
-            Some(pair) => pair,
-            None => match &self.listen {
-                ListenAddr::Inet(sa) => (sa.ip().to_string(), sa.port().to_string()),
-                ListenAddr::Unix(path) => (path.clone(), String::new()),
-            },
+        // gunicorn 27: a TCP listener names itself; only a unix socket, which has no name a URL
+        // could use, takes SERVER_NAME / SERVER_PORT from Host.
+        let (server_name, server_port) = match &self.listen {
+            ListenAddr::Inet(sa) => (sa.ip().to_string(), sa.port().to_string()),
+            ListenAddr::Unix(path) => {
+                host.as_deref().and_then(|h| split_host(h, https)).unwrap_or_else(|| (path.clone(), String::new()))
+            }
         };
         env.set_item(intern!(py, "SERVER_NAME"), server_name)?;
         env.set_item(intern!(py, "SERVER_PORT"), server_port)?;
@@ -197,10 +197,8 @@ impl ServerInfo {
                 env.set_item(intern!(py, "REMOTE_ADDR"), sa.ip().to_string())?;
                 env.set_item(intern!(py, "REMOTE_PORT"), sa.port().to_string())?;
             }
-            Peer::Unix => {
-                env.set_item(intern!(py, "REMOTE_ADDR"), "")?;
-                env.set_item(intern!(py, "REMOTE_PORT"), "")?;
-            }
+            // A unix-socket client has no port: gunicorn 27 leaves REMOTE_PORT out.
+            Peer::Unix => env.set_item(intern!(py, "REMOTE_ADDR"), "")?,
         }
         if let Some(facts) = tls {
             facts.apply(py, &env)?;
@@ -209,22 +207,23 @@ impl ServerInfo {
     }
 }
 
-/// `Host: name[:port]` → (`SERVER_NAME`, `SERVER_PORT`), the port defaulting by scheme.
-fn split_host(host: &str, scheme: &str) -> Option<(String, String)> {
+/// `Host: name[:port]` → (`SERVER_NAME`, `SERVER_PORT`) for a unix-socket listener, as gunicorn
+/// 27 splits it: the port defaults by scheme only when there is no `:` at all (`name:` gives an
+/// empty port). `None` for an empty Host, which leaves the socket path. Unlike gunicorn, which
+/// splits on every `:`, an IPv6 literal `[::1]:8000` gives `::1` and `8000`.
+fn split_host(host: &str, https: bool) -> Option<(String, String)> {
     let host = host.trim();
     if host.is_empty() {
         return None;
     }
-    let default_port = if scheme == "https" { "443" } else { "80" };
-    if let Some(rest) = host.strip_prefix('[') {
-        let (name, after) = rest.split_once(']')?;
-        let port = after.strip_prefix(':').filter(|p| !p.is_empty()).unwrap_or(default_port);
+    let default_port = if https { "443" } else { "80" };
+    if let Some((name, after)) = host.strip_prefix('[').and_then(|rest| rest.split_once(']')) {
+        let port = after.strip_prefix(':').unwrap_or(default_port);
         return Some((name.to_string(), port.to_string()));
     }
-    match host.rsplit_once(':') {
-        Some((name, port)) if !port.is_empty() => Some((name.to_string(), port.to_string())),
-        _ => Some((host.trim_end_matches(':').to_string(), default_port.to_string())),
-    }
+    let mut parts = host.split(':');
+    let name = parts.next().unwrap_or_default();
+    Some((name.to_string(), parts.next().unwrap_or(default_port).to_string()))
 }
 
 fn method_str<'py>(py: Python<'py>, method: &str) -> Bound<'py, PyString> {
@@ -309,15 +308,17 @@ mod tests {
     #[test]
     fn host_header_split() {
         let cases = [
-            ("example.com", "http", ("example.com", "80")),
-            ("example.com:8080", "http", ("example.com", "8080")),
-            ("example.com", "https", ("example.com", "443")),
-            ("[::1]:9000", "http", ("::1", "9000")),
-            ("[::1]", "http", ("::1", "80")),
+            ("example.com", false, ("example.com", "80")),
+            ("example.com:8080", false, ("example.com", "8080")),
+            ("example.com", true, ("example.com", "443")),
+            ("example.com:", false, ("example.com", "")),
+            ("a:1:2", false, ("a", "1")),
+            ("[::1]:9000", false, ("::1", "9000")),
+            ("[::1]", true, ("::1", "443")),
         ];
-        for (host, scheme, (name, port)) in cases {
-            assert_eq!(split_host(host, scheme), Some((name.to_string(), port.to_string())), "{host}");
+        for (host, https, (name, port)) in cases {
+            assert_eq!(split_host(host, https), Some((name.to_string(), port.to_string())), "{host}");
         }
-        assert_eq!(split_host("  ", "http"), None);
+        assert_eq!(split_host("  ", false), None);
     }
 }
