@@ -164,19 +164,17 @@ fn repeat_of_singleton(seen: &mut bool) -> Result<(), HttpError> {
     Ok(())
 }
 
-/// One Content-Length field, one decimal number. RFC 9110 §8.6 would allow `5, 5` or two equal
-/// fields; gunicorn 27 answers 400 to both, and so do we: a length sent twice is a message some
-/// front end has already combined or split, and one reader may not do what the other did.
-fn parse_content_length(value: &[u8], seen: &mut Option<u64>) -> Result<(), HttpError> {
-    if seen.is_some() || value.is_empty() || !value.iter().all(u8::is_ascii_digit) {
+/// The one Content-Length value: a decimal number. RFC 9110 §8.6 would allow `5, 5` or two
+/// equal fields; gunicorn 27 answers 400 to both, and so do we (a second field is refused where
+/// it is seen): a length sent twice is a message some front end has already combined or split.
+fn parse_content_length(value: &[u8]) -> Result<u64, HttpError> {
+    if value.is_empty() || !value.iter().all(u8::is_ascii_digit) {
         return Err(HttpError::InvalidContentLength);
     }
-    let n = value
+    value
         .iter()
         .try_fold(0u64, |n, &d| n.checked_mul(10)?.checked_add(u64::from(d - b'0')))
-        .ok_or(HttpError::InvalidContentLength)?;
-    *seen = Some(n);
-    Ok(())
+        .ok_or(HttpError::InvalidContentLength)
 }
 
 /// What the Transfer-Encoding fields said so far.
@@ -299,8 +297,9 @@ pub fn parse_request_head(buf: &[u8], limits: &Limits) -> Result<Option<RequestH
     let mut headers = Vec::with_capacity(parsed.len());
     let mut content_length = None;
     let mut codings = Codings::default();
-    // gunicorn 27 checks every field first and the framing after, so a framing error is kept
-    // until the whole section has been seen: the status is then the same as gunicorn's.
+    // gunicorn 27 checks every field first and the framing after (a repeat or a bad coding as it
+    // meets them, the length's value last), so framing errors wait until the whole section has
+    // been seen: the status is then the same as gunicorn's when a request breaks several rules.
     let mut framing_error = None;
     let (mut host_seen, mut content_type_seen) = (false, false);
     let (mut close, mut keep_alive_token, mut expect_continue) = (false, false, false);
@@ -318,8 +317,8 @@ pub fn parse_request_head(buf: &[u8], limits: &Limits) -> Result<Option<RequestH
         } else if name.eq_ignore_ascii_case("content-type") {
             repeat_of_singleton(&mut content_type_seen)?;
         } else if name.eq_ignore_ascii_case("content-length") {
-            if framing_error.is_none() {
-                framing_error = parse_content_length(value, &mut content_length).err();
+            if content_length.replace(value).is_some() && framing_error.is_none() {
+                framing_error = Some(HttpError::InvalidContentLength);
             }
         } else if name.eq_ignore_ascii_case("transfer-encoding") {
             if framing_error.is_none() {
@@ -355,7 +354,10 @@ pub fn parse_request_head(buf: &[u8], limits: &Limits) -> Result<Option<RequestH
         }
         BodyFraming::Chunked
     } else {
-        content_length.map_or(BodyFraming::None, BodyFraming::Length)
+        match content_length {
+            Some(value) => BodyFraming::Length(parse_content_length(value)?),
+            None => BodyFraming::None,
+        }
     };
     let keep_alive = !codings.compressed
         && !line.connect
@@ -532,6 +534,8 @@ mod tests {
             // Field rules before framing rules, as gunicorn 27 applies them.
             (b"POST / HTTP/1.1\r\nTransfer-Encoding: ,chunked\r\nHost: a\r\nHost: b\r\n\r\n", RepeatedSingleton),
             (b"POST / HTTP/1.1\r\nContent-Length: x\r\nExpect: foo\r\n\r\n", ExpectationFailed),
+            (b"POST / HTTP/1.1\r\nContent-Length: x\r\nTransfer-Encoding: foo\r\n\r\n", UnsupportedTransferCoding),
+            (b"POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\nTransfer-Encoding: ,\r\n\r\n", InvalidContentLength),
             (b"POST / HTTP/1.1\r\nTransfer-Encoding: ,chunked\r\n\r\n", UnsupportedTransferCoding),
             (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked,\r\n\r\n", UnsupportedTransferCoding),
             (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked, ,\r\n\r\n", UnsupportedTransferCoding),
