@@ -105,6 +105,24 @@ def test_invalid_request(shared_server, case, mode):
     assert srv.proc.poll() is None, "the server died"
 
 
+def test_connect_ends_the_connection_even_with_keep_alive(shared_server):
+    """gunicorn 27 lets CONNECT reach the app; what follows it on the connection is tunnel data,
+    never a second request, so the response is the last thing on the connection."""
+    srv = shared_server("echo:app", "--keep-alive", "5")
+    before = app_calls(srv)
+    sock = rawhttp.connect(srv.address)
+    try:
+        rawhttp.send_all(sock, b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n"
+                               b"GET /smuggled HTTP/1.1\r\nHost: example.com\r\n\r\n")
+        raw, _ = rawhttp.read_until_close(sock)  # TimeoutError if the connection stays open
+    finally:
+        sock.close()
+    resp = rawhttp.parse_response(raw)
+    assert resp.status == 200 and resp.complete and resp.trailing == b"", raw[:500]
+    assert json.loads(resp.body)["method"] == "CONNECT"
+    assert app_calls(srv) == before + 1, "the bytes after CONNECT were served as a request"
+
+
 def test_corpus_is_large_enough():
     assert len(VALID) >= 20 and len(INVALID) >= 40
 

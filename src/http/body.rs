@@ -20,6 +20,13 @@ const MAX_SIZE_LINE: usize = 1024;
 const MAX_TRAILER_BYTES: usize = 64 * 1024;
 /// A u64 holds 16 hex digits.
 const MAX_SIZE_DIGITS: u8 = 16;
+/// RFC 9110 §6.5.1: fields that would change routing, framing or authentication once the body
+/// has been read; gunicorn 27 answers 400 to each (lower-case, compared case-insensitively).
+const FORBIDDEN_TRAILERS: [&[u8]; 6] =
+    [b"host", b"content-length", b"transfer-encoding", b"trailer", b"authorization", b"te"];
+/// Room for the longest name the trailer rules look at (`transfer-encoding`); a longer name is
+/// none of them, so it is only counted.
+const TRAILER_NAME_ROOM: usize = 17;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
@@ -80,6 +87,11 @@ pub struct ChunkedDecoder {
     digits: u8,
     line_len: usize,
     trailer_len: usize,
+    /// The current trailer name, lower-cased, as far as it fits; `trailer_name_len` counts it all.
+    trailer_name: [u8; TRAILER_NAME_ROOM],
+    trailer_name_len: usize,
+    /// A `Content-Type` trailer was seen: a second one is as ambiguous as in the head.
+    content_type_trailer: bool,
     failed: Option<HttpError>,
 }
 
@@ -101,7 +113,17 @@ fn hex_digit(b: u8) -> Option<u8> {
 impl ChunkedDecoder {
     /// A decoder positioned at the first chunk-size line.
     pub fn new() -> Self {
-        ChunkedDecoder { state: State::Size, size: 0, digits: 0, line_len: 0, trailer_len: 0, failed: None }
+        ChunkedDecoder {
+            state: State::Size,
+            size: 0,
+            digits: 0,
+            line_len: 0,
+            trailer_len: 0,
+            trailer_name: [0; TRAILER_NAME_ROOM],
+            trailer_name_len: 0,
+            content_type_trailer: false,
+            failed: None,
+        }
     }
 
     /// True once the last chunk, the trailers and the final CRLF have been consumed.
@@ -272,12 +294,22 @@ impl ChunkedDecoder {
             State::TrailerStart => match b {
                 b'\r' => State::FinalLf,
                 b'\n' => return Err(HttpError::BareLineFeed),
-                _ if is_tchar(b) => self.trailer_byte(State::TrailerName)?,
+                _ if is_tchar(b) => {
+                    self.trailer_name_len = 0;
+                    self.trailer_name_byte(b);
+                    self.trailer_byte(State::TrailerName)?
+                }
                 _ => return Err(HttpError::InvalidTrailer),
             },
             State::TrailerName => match b {
-                b':' => self.trailer_byte(State::TrailerValue)?,
-                _ if is_tchar(b) => self.trailer_byte(State::TrailerName)?,
+                b':' => {
+                    self.check_trailer_name()?;
+                    self.trailer_byte(State::TrailerValue)?
+                }
+                _ if is_tchar(b) => {
+                    self.trailer_name_byte(b);
+                    self.trailer_byte(State::TrailerName)?
+                }
                 _ => return Err(HttpError::InvalidTrailer),
             },
             State::TrailerValue => match b {
@@ -297,6 +329,26 @@ impl ChunkedDecoder {
             // `run` copies data and stops at Done before calling `step`.
             State::Data | State::Done => self.state,
         };
+        Ok(())
+    }
+
+    fn trailer_name_byte(&mut self, b: u8) {
+        if let Some(slot) = self.trailer_name.get_mut(self.trailer_name_len) {
+            *slot = b.to_ascii_lowercase();
+        }
+        self.trailer_name_len += 1;
+    }
+
+    /// The trailer name is complete: refuse the fields a trailer may not carry, and a second
+    /// `Content-Type` (gunicorn 27 applies the head's singleton rule within the trailers too).
+    fn check_trailer_name(&mut self) -> Result<(), HttpError> {
+        let Some(name) = self.trailer_name.get(..self.trailer_name_len) else { return Ok(()) };
+        if FORBIDDEN_TRAILERS.contains(&name) {
+            return Err(HttpError::ForbiddenTrailer);
+        }
+        if name == b"content-type" && std::mem::replace(&mut self.content_type_trailer, true) {
+            return Err(HttpError::RepeatedSingleton);
+        }
         Ok(())
     }
 
@@ -366,6 +418,9 @@ mod tests {
             (b"5;a=\"x\" ;b=\"y\";c\r\nhello\r\n0\r\n\r\n", b"hello"),
             (b"5\r\nhello\r\n0\r\nX-Sum: abc\r\n\r\n", b"hello"),
             (b"5\r\nhello\r\n0\r\nA: 1\r\nB:\r\nC: \xe9\t\r\n\r\n", b"hello"),
+            // Names that only start or end like a forbidden one, and one Content-Type, are fine.
+            (b"0\r\nHosts: a\r\nX-Host: b\r\nTE-X: c\r\nTransfer-Encodings: d\r\n\r\n", b""),
+            (b"0\r\nContent-Type: a\r\nServer-Timing: b\r\nX-Forwarded-Proto: https\r\n\r\n", b""),
             (b"3\r\n\r\n\r\r\n0\r\n\r\n", b"\r\n\r"),
             (b"10\r\n0123456789abcdef\r\n0\r\n\r\n", b"0123456789abcdef"),
         ];
@@ -441,6 +496,13 @@ mod tests {
             (b"0\r\nX: a\x00\r\n\r\n", HttpError::InvalidTrailer),
             (b"0\r\nX: a\x7f\r\n\r\n", HttpError::InvalidTrailer),
             (b"0\r\nNoColon\r\n\r\n", HttpError::InvalidTrailer),
+            (b"0\r\nHost: x\r\n\r\n", HttpError::ForbiddenTrailer),
+            (b"0\r\ncontent-length: 5\r\n\r\n", HttpError::ForbiddenTrailer),
+            (b"0\r\nTransfer-Encoding: chunked\r\n\r\n", HttpError::ForbiddenTrailer),
+            (b"0\r\nX: 1\r\nTRAILER: X\r\n\r\n", HttpError::ForbiddenTrailer),
+            (b"0\r\nAuthorization: Basic eA==\r\n\r\n", HttpError::ForbiddenTrailer),
+            (b"0\r\nTe: trailers\r\n\r\n", HttpError::ForbiddenTrailer),
+            (b"0\r\nContent-Type: a\r\nX: 1\r\ncontent-type: a\r\n\r\n", HttpError::RepeatedSingleton),
         ];
         for (input, err) in cases {
             let mut d = ChunkedDecoder::new();

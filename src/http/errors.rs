@@ -49,6 +49,10 @@ pub enum HttpError {
     ExpectationFailed,
     /// A header name with `_` under `--header-map refuse` (400).
     UnderscoreHeader,
+    /// `Host` or `Content-Type` sent twice: RFC 9110 §5.3 singletons that cannot be merged (400).
+    RepeatedSingleton,
+    /// Secure-scheme headers from a trusted front end that disagree on https (400).
+    SchemeHeadersDisagree,
     /// A chunk-size that is empty, not hex, or over 16 hex digits (400).
     InvalidChunkSize,
     /// A malformed chunk extension (400).
@@ -59,6 +63,9 @@ pub enum HttpError {
     MissingChunkTerminator,
     /// A malformed trailer field (400).
     InvalidTrailer,
+    /// A trailer field that may not come after the body (RFC 9110 §6.5.1): `Host`,
+    /// `Content-Length`, `Transfer-Encoding`, `Trailer`, `Authorization` or `TE` (400).
+    ForbiddenTrailer,
     /// The trailer section is longer than the decoder accepts (431).
     TrailersTooLarge,
 }
@@ -109,11 +116,14 @@ impl HttpError {
             HttpError::UnsupportedTransferCoding => "unsupported transfer coding",
             HttpError::ExpectationFailed => "unsupported expectation",
             HttpError::UnderscoreHeader => "header name contains underscore",
+            HttpError::RepeatedSingleton => "repeated Host or Content-Type field",
+            HttpError::SchemeHeadersDisagree => "secure scheme headers disagree",
             HttpError::InvalidChunkSize => "invalid chunk size",
             HttpError::InvalidChunkExtension => "invalid chunk extension",
             HttpError::ChunkLineTooLong => "chunk size line too long",
             HttpError::MissingChunkTerminator => "chunk data not followed by CRLF",
             HttpError::InvalidTrailer => "invalid trailer field",
+            HttpError::ForbiddenTrailer => "field not allowed in trailer section",
             HttpError::TrailersTooLarge => "trailer section too large",
         }
     }
@@ -143,6 +153,9 @@ mod tests {
             (HttpError::BareLineFeed, 400, "Bad Request"),
             (HttpError::ConflictingFraming, 400, "Bad Request"),
             (HttpError::UnderscoreHeader, 400, "Bad Request"),
+            (HttpError::RepeatedSingleton, 400, "Bad Request"),
+            (HttpError::SchemeHeadersDisagree, 400, "Bad Request"),
+            (HttpError::ForbiddenTrailer, 400, "Bad Request"),
         ];
         for (err, status, reason) in cases {
             assert_eq!(err.status(), *status, "{err:?}");

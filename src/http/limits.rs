@@ -63,8 +63,9 @@ impl Default for Limits {
 const MAX_REQUEST_LINE: usize = 8190;
 const MAX_HEADERS: usize = 32768;
 const DEFAULT_MAX_FIELD_SIZE: usize = 8190;
-/// RFC 9112 §2.2: ignore at least one empty line before the request line. We take up to 8.
-const MAX_LEADING_EMPTY_LINES: usize = 8;
+/// RFC 9112 §2.2: ignore at least one empty line before the request line. gunicorn 27 ignores
+/// exactly one and answers 400 to a second: more would only be a way to pad a request.
+const MAX_LEADING_EMPTY_LINES: usize = 1;
 
 /// The limits after gunicorn's clamping.
 pub(super) struct Effective {
@@ -122,12 +123,14 @@ fn find_eol(buf: &[u8], from: usize) -> Result<Eol, HttpError> {
     }
 }
 
-/// Find the request line, after up to 8 empty lines: `(start, index of its CR)`.
+/// Find the request line, after at most one empty line: `(start, index of its CR)`.
 pub(super) fn scan_request_line(buf: &[u8], lim: &Effective) -> Result<Option<(usize, usize)>, HttpError> {
     let mut start = 0;
     loop {
         match buf.get(start) {
             None => return Ok(None),
+            // One empty line too many: no request line can start with CR.
+            Some(b'\r') if start >= 2 * MAX_LEADING_EMPTY_LINES => return Err(HttpError::InvalidRequestLine),
             Some(b'\r') => match buf.get(start + 1) {
                 None => return Ok(None),
                 Some(b'\n') => start += 2,
@@ -135,9 +138,6 @@ pub(super) fn scan_request_line(buf: &[u8], lim: &Effective) -> Result<Option<(u
             },
             Some(b'\n') => return Err(HttpError::BareLineFeed),
             Some(_) => break,
-        }
-        if start > 2 * MAX_LEADING_EMPTY_LINES {
-            return Err(HttpError::InvalidRequestLine);
         }
     }
     let line_end = match find_eol(buf, start)? {
@@ -373,11 +373,15 @@ mod tests {
 
     #[test]
     fn leading_empty_lines() {
-        let mut input = b"\r\n".repeat(MAX_LEADING_EMPTY_LINES);
-        input.extend_from_slice(b"GET / HTTP/1.1\r\n\r\n");
-        let head = parse_request_head(&input, &Limits::default()).expect("valid").expect("complete");
+        let input = b"\r\nGET / HTTP/1.1\r\n\r\n";
+        let head = parse_request_head(input, &Limits::default()).expect("valid").expect("complete");
         assert_eq!(head.head_len, input.len());
         assert_eq!(parse(b"\r", &Limits::default()), Ok(false));
-        assert_eq!(parse(b"\r\n\r", &Limits::default()), Ok(false));
+        assert_eq!(parse(b"\r\n", &Limits::default()), Ok(false));
+        // A second empty line is refused as soon as its CR arrives, as gunicorn 27 refuses it.
+        for input in [&b"\r\n\r"[..], b"\r\n\r\nGET / HTTP/1.1\r\n\r\n", b"\r\n\r\n\r\n"] {
+            assert_eq!(parse(input, &Limits::default()), Err(HttpError::InvalidRequestLine), "{input:?}");
+        }
+        assert_eq!(parse(b"\r\n\n", &Limits::default()), Err(HttpError::BareLineFeed));
     }
 }

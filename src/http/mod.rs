@@ -5,6 +5,7 @@
 
 pub mod body;
 pub mod errors;
+pub mod forwarded;
 mod limits;
 pub mod request;
 pub mod response;

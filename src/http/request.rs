@@ -10,7 +10,7 @@ use super::body::BodyFraming;
 use super::errors::HttpError;
 use super::limits::{effective, scan_fields, scan_request_line};
 pub use super::limits::{max_head_len, HeaderMapPolicy, Limits};
-use super::uri::split_target;
+use super::uri::{split_connect_target, split_target};
 
 /// The protocol version of a request. Responses echo it, as gunicorn does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -106,6 +106,8 @@ struct RequestLine<'a> {
     path: &'a str,
     query: &'a str,
     version: Version,
+    /// The method is CONNECT: whatever follows on the connection is tunnel data, never a request.
+    connect: bool,
 }
 
 /// `method SP request-target SP HTTP-version`, single spaces.
@@ -127,12 +129,13 @@ fn parse_request_line<'a>(line: &'a [u8], limits: &Limits) -> Result<RequestLine
             method == name
         }
     };
-    // CONNECT (authority-form) asks for a tunnel, which WSGI cannot provide: rejected outright.
-    if is_method("CONNECT") || (target == "*" && !is_method("OPTIONS")) {
+    // gunicorn 27 hands CONNECT to the app (which may answer it); the connection is closed after.
+    let connect = is_method("CONNECT");
+    if target == "*" && !is_method("OPTIONS") {
         return Err(HttpError::InvalidTarget);
     }
-    let (path, query) = split_target(target)?;
-    Ok(RequestLine { method, target, path, query, version })
+    let (path, query) = if connect { split_connect_target(target)? } else { split_target(target)? };
+    Ok(RequestLine { method, target, path, query, version, connect })
 }
 
 fn is_ows(b: &u8) -> bool {
@@ -152,21 +155,26 @@ fn list_elements(field: &[u8]) -> impl Iterator<Item = &[u8]> {
     field.split(|&b| b == b',').map(|e| trim_ows_start(trim_ows_end(e)))
 }
 
-fn parse_content_length(value: &[u8], seen: &mut Option<u64>) -> Result<(), HttpError> {
-    for element in list_elements(value) {
-        if element.is_empty() || !element.iter().all(u8::is_ascii_digit) {
-            return Err(HttpError::InvalidContentLength);
-        }
-        let n = element
-            .iter()
-            .try_fold(0u64, |n, &d| n.checked_mul(10)?.checked_add(u64::from(d - b'0')))
-            .ok_or(HttpError::InvalidContentLength)?;
-        match seen {
-            Some(prev) if *prev != n => return Err(HttpError::InvalidContentLength),
-            _ => *seen = Some(n),
-        }
+/// RFC 9110 §5.3: a field whose value is one item cannot be sent twice (the copies cannot be
+/// merged, and two readers may pick different ones).
+fn repeat_of_singleton(seen: &mut bool) -> Result<(), HttpError> {
+    if std::mem::replace(seen, true) {
+        return Err(HttpError::RepeatedSingleton);
     }
     Ok(())
+}
+
+/// The one Content-Length value: a decimal number. RFC 9110 §8.6 would allow `5, 5` or two
+/// equal fields; gunicorn 27 answers 400 to both, and so do we (a second field is refused where
+/// it is seen): a length sent twice is a message some front end has already combined or split.
+fn parse_content_length(value: &[u8]) -> Result<u64, HttpError> {
+    if value.is_empty() || !value.iter().all(u8::is_ascii_digit) {
+        return Err(HttpError::InvalidContentLength);
+    }
+    value
+        .iter()
+        .try_fold(0u64, |n, &d| n.checked_mul(10)?.checked_add(u64::from(d - b'0')))
+        .ok_or(HttpError::InvalidContentLength)
 }
 
 /// What the Transfer-Encoding fields said so far.
@@ -182,8 +190,10 @@ struct Codings {
 fn parse_transfer_encoding(value: &[u8], codings: &mut Codings) -> Result<(), HttpError> {
     codings.present = true;
     for element in list_elements(value) {
+        // `,chunked`, `chunked,`, an empty field: gunicorn 27 answers 501 rather than guess, since
+        // a front end that reads the list differently would frame the body differently.
         if element.is_empty() {
-            continue;
+            return Err(HttpError::UnsupportedTransferCoding);
         }
         let is = |name: &str| element.eq_ignore_ascii_case(name.as_bytes());
         if is("chunked") {
@@ -287,6 +297,11 @@ pub fn parse_request_head(buf: &[u8], limits: &Limits) -> Result<Option<RequestH
     let mut headers = Vec::with_capacity(parsed.len());
     let mut content_length = None;
     let mut codings = Codings::default();
+    // gunicorn 27 checks every field first and the framing after (a repeat or a bad coding as it
+    // meets them, the length's value last), so framing errors wait until the whole section has
+    // been seen: the status is then the same as gunicorn's when a request breaks several rules.
+    let mut framing_error = None;
+    let (mut host_seen, mut content_type_seen) = (false, false);
     let (mut close, mut keep_alive_token, mut expect_continue) = (false, false, false);
     for field in parsed {
         let (name, value) = (field.name, field.value);
@@ -297,10 +312,18 @@ pub fn parse_request_head(buf: &[u8], limits: &Limits) -> Result<Option<RequestH
                 HeaderMapPolicy::Refuse => return Err(HttpError::UnderscoreHeader),
                 HeaderMapPolicy::Dangerous => {}
             }
+        } else if name.eq_ignore_ascii_case("host") {
+            repeat_of_singleton(&mut host_seen)?;
+        } else if name.eq_ignore_ascii_case("content-type") {
+            repeat_of_singleton(&mut content_type_seen)?;
         } else if name.eq_ignore_ascii_case("content-length") {
-            parse_content_length(value, &mut content_length)?;
+            if content_length.replace(value).is_some() && framing_error.is_none() {
+                framing_error = Some(HttpError::InvalidContentLength);
+            }
         } else if name.eq_ignore_ascii_case("transfer-encoding") {
-            parse_transfer_encoding(value, &mut codings)?;
+            if framing_error.is_none() {
+                framing_error = parse_transfer_encoding(value, &mut codings).err();
+            }
         } else if name.eq_ignore_ascii_case("connection") {
             for token in list_elements(value) {
                 close |= token.eq_ignore_ascii_case(b"close");
@@ -316,6 +339,9 @@ pub fn parse_request_head(buf: &[u8], limits: &Limits) -> Result<Option<RequestH
         headers.push((name.to_owned(), value.to_vec()));
     }
 
+    if let Some(err) = framing_error {
+        return Err(err);
+    }
     let framing = if codings.present {
         if version == Version::Http10 {
             return Err(HttpError::ChunkedOnHttp10);
@@ -328,9 +354,13 @@ pub fn parse_request_head(buf: &[u8], limits: &Limits) -> Result<Option<RequestH
         }
         BodyFraming::Chunked
     } else {
-        content_length.map_or(BodyFraming::None, BodyFraming::Length)
+        match content_length {
+            Some(value) => BodyFraming::Length(parse_content_length(value)?),
+            None => BodyFraming::None,
+        }
     };
     let keep_alive = !codings.compressed
+        && !line.connect
         && !close
         && match version {
             Version::Http11 => true,
@@ -401,17 +431,23 @@ mod tests {
             (b"POST /p HTTP/1.1\r\nContent-Length: 5\r\n\r\n", "POST", "/p", "", Http11, Length(5), true, false),
             (b"POST /p HTTP/1.1\r\ncontent-length: 0\r\n\r\n", "POST", "/p", "", Http11, Length(0), true, false),
             (b"POST /p HTTP/1.0\r\nContent-Length: 007\r\n\r\n", "POST", "/p", "", Http10, Length(7), false, false),
-            (b"POST /p HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n", "POST", "/p", "", Http11, Length(5), true, false),
-            (b"POST /p HTTP/1.1\r\nContent-Length: 5 , 5\r\n\r\n", "POST", "/p", "", Http11, Length(5), true, false),
+            (b"POST /p HTTP/1.1\r\nContent-Length:  5\t\r\n\r\n", "POST", "/p", "", Http11, Length(5), true, false),
             (b"POST /p HTTP/1.1\r\nContent-Length: 18446744073709551615\r\n\r\n", "POST", "/p", "", Http11, Length(u64::MAX), true, false),
             (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", "POST", "/", "", Http11, Chunked, true, false),
             (b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip, Chunked\r\n\r\n", "POST", "/", "", Http11, Chunked, false, false),
             (b"POST / HTTP/1.1\r\nTransfer-Encoding: deflate\r\nTransfer-Encoding: CHUNKED\r\n\r\n", "POST", "/", "", Http11, Chunked, false, false),
-            (b"POST / HTTP/1.1\r\nTransfer-Encoding: identity,,chunked\r\n\r\n", "POST", "/", "", Http11, Chunked, true, false),
+            (b"POST / HTTP/1.1\r\nTransfer-Encoding: identity, chunked\r\n\r\n", "POST", "/", "", Http11, Chunked, true, false),
             (b"POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n", "POST", "/", "", Http11, Length(3), true, true),
             (b"POST / HTTP/1.1\r\nExpect: 100-Continue\r\n\r\n", "POST", "/", "", Http11, BodyFraming::None, true, true),
             (b"POST / HTTP/1.0\r\nExpect: something-else\r\n\r\n", "POST", "/", "", Http10, BodyFraming::None, false, false),
-            (b"\r\n\r\nGET / HTTP/1.1\r\n\r\n", "GET", "/", "", Http11, BodyFraming::None, true, false),
+            (b"\r\nGET / HTTP/1.1\r\n\r\n", "GET", "/", "", Http11, BodyFraming::None, true, false),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nContent-Type: text/plain\r\nX-Host: b\r\n\r\n", "GET", "/", "", Http11, BodyFraming::None, true, false),
+            (b"GET http://user:pw@example.com:81/x HTTP/1.1\r\n\r\n", "GET", "/x", "", Http11, BodyFraming::None, true, false),
+            (b"GET http://[2001:db8::1]:8080/v6?q HTTP/1.1\r\n\r\n", "GET", "/v6", "q", Http11, BodyFraming::None, true, false),
+            // CONNECT reaches the app as under gunicorn 27, and the connection never carries another request.
+            (b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", "CONNECT", "443", "", Http11, BodyFraming::None, false, false),
+            (b"CONNECT [::1]:443 HTTP/1.1\r\n\r\n", "CONNECT", "[::1]:443", "", Http11, BodyFraming::None, false, false),
+            (b"CONNECT 10.0.0.1:3128 HTTP/1.1\r\nContent-Length: 2\r\n\r\n", "CONNECT", "10.0.0.1:3128", "", Http11, Length(2), false, false),
             (b"OPTIONS * HTTP/1.1\r\n\r\n", "OPTIONS", "*", "", Http11, BodyFraming::None, true, false),
             (b"GET http://example.com/x?y#z HTTP/1.1\r\n\r\n", "GET", "/x", "y", Http11, BodyFraming::None, true, false),
             (b"GET https://example.com HTTP/1.1\r\n\r\n", "GET", "/", "", Http11, BodyFraming::None, true, false),
@@ -488,7 +524,25 @@ mod tests {
             (b"GET /caf\xc3\xa9 HTTP/1.1\r\n\r\n", InvalidTarget),
             (b"GET /\xff HTTP/1.1\r\n\r\n", InvalidTarget),
             (b"GET * HTTP/1.1\r\n\r\n", InvalidTarget),
-            (b"CONNECT example.com:443 HTTP/1.1\r\n\r\n", InvalidTarget),
+            (b"CONNECT * HTTP/1.1\r\n\r\n", InvalidTarget),
+            (b"GET http://user@[::1/ HTTP/1.1\r\n\r\n", InvalidTarget),
+            (b"GET http://[not:v6]/ HTTP/1.1\r\n\r\n", InvalidTarget),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", RepeatedSingleton),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nhOST: a\r\n\r\n", RepeatedSingleton),
+            (b"GET / HTTP/1.1\r\nHost:\r\nHost: b\r\n\r\n", RepeatedSingleton),
+            (b"POST / HTTP/1.1\r\nContent-Type: a\r\nContent-Type: a\r\n\r\n", RepeatedSingleton),
+            // Field rules before framing rules, as gunicorn 27 applies them.
+            (b"POST / HTTP/1.1\r\nTransfer-Encoding: ,chunked\r\nHost: a\r\nHost: b\r\n\r\n", RepeatedSingleton),
+            (b"POST / HTTP/1.1\r\nContent-Length: x\r\nExpect: foo\r\n\r\n", ExpectationFailed),
+            (b"POST / HTTP/1.1\r\nContent-Length: x\r\nTransfer-Encoding: foo\r\n\r\n", UnsupportedTransferCoding),
+            (b"POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\nTransfer-Encoding: ,\r\n\r\n", InvalidContentLength),
+            (b"POST / HTTP/1.1\r\nTransfer-Encoding: ,chunked\r\n\r\n", UnsupportedTransferCoding),
+            (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked,\r\n\r\n", UnsupportedTransferCoding),
+            (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked, ,\r\n\r\n", UnsupportedTransferCoding),
+            (b"POST / HTTP/1.1\r\nTransfer-Encoding: identity,,chunked\r\n\r\n", UnsupportedTransferCoding),
+            (b"POST / HTTP/1.1\r\nTransfer-Encoding: \r\nTransfer-Encoding: chunked\r\n\r\n", UnsupportedTransferCoding),
+            (b"POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked,\r\n\r\n", UnsupportedTransferCoding),
+            (b"\r\n\r\nGET / HTTP/1.1\r\n\r\n", InvalidRequestLine),
             (b"GET example.com HTTP/1.1\r\n\r\n", InvalidTarget),
             (b"POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", ConflictingFraming),
             (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n", ConflictingFraming),
@@ -496,7 +550,7 @@ mod tests {
             (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n", ChunkedNotLast),
             (b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", ChunkedNotLast),
             (b"POST / HTTP/1.1\r\nTransfer-Encoding: identity\r\n\r\n", ChunkedNotLast),
-            (b"POST / HTTP/1.1\r\nTransfer-Encoding:\r\n\r\n", ChunkedNotLast),
+            (b"POST / HTTP/1.1\r\nTransfer-Encoding:\r\n\r\n", UnsupportedTransferCoding),
             (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked, chunked\r\n\r\n", InvalidTransferEncoding),
             (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", InvalidTransferEncoding),
             (b"POST / HTTP/1.1\r\nTransfer-Encoding: br, chunked\r\n\r\n", UnsupportedTransferCoding),
@@ -512,6 +566,9 @@ mod tests {
             (b"POST / HTTP/1.1\r\nContent-Length: 5,\r\n\r\n", InvalidContentLength),
             (b"POST / HTTP/1.1\r\nContent-Length:\r\n\r\n", InvalidContentLength),
             (b"POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", InvalidContentLength),
+            (b"POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n", InvalidContentLength),
+            (b"POST / HTTP/1.1\r\nContent-Length: 5, 5\r\n\r\n", InvalidContentLength),
+            (b"POST / HTTP/1.1\r\nContent-Length: 5 , 5\r\n\r\n", InvalidContentLength),
             (b"POST / HTTP/1.1\r\nContent-Length: 18446744073709551616\r\n\r\n", InvalidContentLength),
             (b"POST / HTTP/1.1\r\nContent-Length: \xd9\xa3\r\n\r\n", InvalidContentLength),
             (b"POST / HTTP/1.1\r\nExpect: 100-continue, foo\r\n\r\n", ExpectationFailed),

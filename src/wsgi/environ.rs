@@ -7,8 +7,9 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 
+use crate::http::forwarded::claimed_https;
 use crate::http::uri::percent_decode_latin1;
-use crate::http::RequestHead;
+use crate::http::{HttpError, RequestHead};
 use crate::sock::ListenAddr;
 use crate::tls::facts::TlsFacts;
 
@@ -123,12 +124,24 @@ impl ServerInfo {
         Ok(ServerInfo { template: template.unbind(), listen, script_name, forwarded_allow, secure_scheme_headers, tls })
     }
 
-    /// The environ for one request.
+    /// Whether `wsgi.url_scheme` is https for this request: always over TLS, else when a trusted
+    /// peer's secure-scheme headers say so. Headers that contradict each other are the client's
+    /// error, answered before the app is called, as gunicorn 27 does (even over TLS).
+    pub fn https(&self, head: &RequestHead, peer: &Peer) -> Result<bool, HttpError> {
+        if !self.forwarded_allow.trusts(peer) {
+            return Ok(self.tls);
+        }
+        let claim = claimed_https(&head.headers, &self.secure_scheme_headers)?;
+        Ok(self.tls || claim == Some(true))
+    }
+
+    /// The environ for one request; `https` comes from [`ServerInfo::https`].
     pub fn environ<'py>(
         &self,
         py: Python<'py>,
         head: &RequestHead,
         peer: &Peer,
+        https: bool,
         tls: Option<&TlsFacts>,
         input: Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyDict>> {
@@ -146,8 +159,6 @@ impl ServerInfo {
         env.set_item(intern!(py, "wsgi.input"), input)?;
 
         let mut host: Option<String> = None;
-        let mut https = self.tls;
-        let trusted = self.forwarded_allow.trusts(peer);
         for (name, value) in &head.headers {
             let value = latin1(py, value);
             let key = if name.eq_ignore_ascii_case("content-type") {
@@ -157,13 +168,6 @@ impl ServerInfo {
             } else {
                 if name.eq_ignore_ascii_case("host") {
                     host = Some(value.to_str()?.to_string());
-                }
-                if trusted {
-                    for (secure_name, secure_value) in &self.secure_scheme_headers {
-                        if name.eq_ignore_ascii_case(secure_name) && value.to_str()?.trim() == secure_value {
-                            https = true;
-                        }
-                    }
                 }
                 header_key(py, name)
             };
@@ -175,16 +179,16 @@ impl ServerInfo {
                 None => env.set_item(key, value)?,
             }
         }
-        let scheme = if https { "https" } else { "http" };
         if https && !self.tls {
             env.set_item(intern!(py, "wsgi.url_scheme"), intern!(py, "https"))?;
         }
-        let (server_name, server_port) = match host.as_deref().and_then(|h| split_host(h, scheme)) {
-            Some(pair) => pair,
-            None => match &self.listen {
-                ListenAddr::Inet(sa) => (sa.ip().to_string(), sa.port().to_string()),
-                ListenAddr::Unix(path) => (path.clone(), String::new()),
-            },
+        // gunicorn 27: a TCP listener names itself; only a unix socket, which has no name a URL
+        // could use, takes SERVER_NAME / SERVER_PORT from Host.
+        let (server_name, server_port) = match &self.listen {
+            ListenAddr::Inet(sa) => (sa.ip().to_string(), sa.port().to_string()),
+            ListenAddr::Unix(path) => {
+                host.as_deref().and_then(|h| split_host(h, https)).unwrap_or_else(|| (path.clone(), String::new()))
+            }
         };
         env.set_item(intern!(py, "SERVER_NAME"), server_name)?;
         env.set_item(intern!(py, "SERVER_PORT"), server_port)?;
@@ -193,10 +197,8 @@ impl ServerInfo {
                 env.set_item(intern!(py, "REMOTE_ADDR"), sa.ip().to_string())?;
                 env.set_item(intern!(py, "REMOTE_PORT"), sa.port().to_string())?;
             }
-            Peer::Unix => {
-                env.set_item(intern!(py, "REMOTE_ADDR"), "")?;
-                env.set_item(intern!(py, "REMOTE_PORT"), "")?;
-            }
+            // A unix-socket client has no port: gunicorn 27 leaves REMOTE_PORT out.
+            Peer::Unix => env.set_item(intern!(py, "REMOTE_ADDR"), "")?,
         }
         if let Some(facts) = tls {
             facts.apply(py, &env)?;
@@ -205,22 +207,23 @@ impl ServerInfo {
     }
 }
 
-/// `Host: name[:port]` → (`SERVER_NAME`, `SERVER_PORT`), the port defaulting by scheme.
-fn split_host(host: &str, scheme: &str) -> Option<(String, String)> {
+/// `Host: name[:port]` → (`SERVER_NAME`, `SERVER_PORT`) for a unix-socket listener, as gunicorn
+/// 27 splits it: the port defaults by scheme only when there is no `:` at all (`name:` gives an
+/// empty port). `None` for an empty Host, which leaves the socket path. Unlike gunicorn, which
+/// splits on every `:`, an IPv6 literal `[::1]:8000` gives `::1` and `8000`.
+fn split_host(host: &str, https: bool) -> Option<(String, String)> {
     let host = host.trim();
     if host.is_empty() {
         return None;
     }
-    let default_port = if scheme == "https" { "443" } else { "80" };
-    if let Some(rest) = host.strip_prefix('[') {
-        let (name, after) = rest.split_once(']')?;
-        let port = after.strip_prefix(':').filter(|p| !p.is_empty()).unwrap_or(default_port);
+    let default_port = if https { "443" } else { "80" };
+    if let Some((name, after)) = host.strip_prefix('[').and_then(|rest| rest.split_once(']')) {
+        let port = after.strip_prefix(':').unwrap_or(default_port);
         return Some((name.to_string(), port.to_string()));
     }
-    match host.rsplit_once(':') {
-        Some((name, port)) if !port.is_empty() => Some((name.to_string(), port.to_string())),
-        _ => Some((host.trim_end_matches(':').to_string(), default_port.to_string())),
-    }
+    let mut parts = host.split(':');
+    let name = parts.next().unwrap_or_default();
+    Some((name.to_string(), parts.next().unwrap_or(default_port).to_string()))
 }
 
 fn method_str<'py>(py: Python<'py>, method: &str) -> Bound<'py, PyString> {
@@ -305,15 +308,17 @@ mod tests {
     #[test]
     fn host_header_split() {
         let cases = [
-            ("example.com", "http", ("example.com", "80")),
-            ("example.com:8080", "http", ("example.com", "8080")),
-            ("example.com", "https", ("example.com", "443")),
-            ("[::1]:9000", "http", ("::1", "9000")),
-            ("[::1]", "http", ("::1", "80")),
+            ("example.com", false, ("example.com", "80")),
+            ("example.com:8080", false, ("example.com", "8080")),
+            ("example.com", true, ("example.com", "443")),
+            ("example.com:", false, ("example.com", "")),
+            ("a:1:2", false, ("a", "1")),
+            ("[::1]:9000", false, ("::1", "9000")),
+            ("[::1]", true, ("::1", "443")),
         ];
-        for (host, scheme, (name, port)) in cases {
-            assert_eq!(split_host(host, scheme), Some((name.to_string(), port.to_string())), "{host}");
+        for (host, https, (name, port)) in cases {
+            assert_eq!(split_host(host, https), Some((name.to_string(), port.to_string())), "{host}");
         }
-        assert_eq!(split_host("  ", "http"), None);
+        assert_eq!(split_host("  ", false), None);
     }
 }

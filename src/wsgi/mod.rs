@@ -95,6 +95,14 @@ fn call_app(
     writer: &Arc<Mutex<ResponseWriter>>,
 ) -> PyResult<Outcome> {
     let started = std::time::Instant::now();
+    let https = match info.https(head, peer) {
+        Ok(https) => https,
+        Err(http_err) => {
+            crate::debug!("Invalid request {}: {}", head.uri, http_err.detail());
+            let _ = transport.send_all(py, &[&error_response(&http_err)]);
+            return Ok(closed_outcome(http_err.status(), false));
+        }
+    };
     if head.framing == crate::http::BodyFraming::Chunked {
         let prefetched = lock_body(body).prefetch(py, CHUNKED_PREFETCH);
         if let Err(err) = prefetched {
@@ -113,7 +121,7 @@ fn call_app(
     let start_response = Bound::new(py, StartResponse::new(writer.clone()))?;
     let mut environ_for_log = None;
     let result = info
-        .environ(py, head, peer, transport.tls_facts().as_deref(), input.into_any())
+        .environ(py, head, peer, https, transport.tls_facts().as_deref(), input.into_any())
         .inspect(|environ| environ_for_log = Some(environ.clone()))
         .and_then(|environ| app.call1((environ, start_response)))
         .and_then(|iterable| {
