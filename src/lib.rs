@@ -13,6 +13,7 @@ pub mod config;
 pub mod errors;
 pub mod http;
 pub mod logging;
+pub mod reload;
 pub mod sock;
 pub mod tls;
 pub mod worker;
@@ -73,10 +74,10 @@ fn check(py: Python<'_>, cfg: &Config) -> i32 {
     if cfg.print_config {
         print!("{}", cfg.print_config());
     }
-    let Some(spec) = cfg.wsgi_app() else {
+    if !cfg.has_app() {
         eprintln!("rgunicorn: error: No application module specified.");
         return START_ERROR;
-    };
+    }
     if let Err(e) = prepare_python(py, cfg) {
         eprintln!("Error: {e}");
         return START_ERROR;
@@ -85,7 +86,7 @@ fn check(py: Python<'_>, cfg: &Config) -> i32 {
         eprintln!("Error: TLS: {e}");
         return START_ERROR;
     }
-    match app::load_app(py, &spec) {
+    match app::load_configured(py, cfg) {
         Ok(_) => 0,
         Err(err) => {
             eprintln!("\nError while loading the application:\n");
@@ -103,10 +104,10 @@ fn serve(py: Python<'_>, cfg: Config, hooks: config::hooks::Hooks, argv: &[Strin
     let level = logging::Level::from_name(&cfg.loglevel).unwrap_or(logging::Level::Info);
     logging::configure(level, &cfg.errorlog)
         .map_err(|e| (START_ERROR, format!("Cannot open error log {}: {e}", cfg.errorlog)))?;
-    let Some(spec) = cfg.wsgi_app() else {
+    if !cfg.has_app() {
         eprintln!("rgunicorn: error: No application module specified.");
         return Ok(USAGE_ERROR);
-    };
+    }
     if let Some(host) = &cfg.statsd_host {
         logging::statsd::configure(host, &cfg.statsd_prefix, &cfg.dogstatsd_tags)
             .map_err(|e| (START_ERROR, format!("Cannot reach statsd at {host}: {e}")))?;
@@ -140,8 +141,8 @@ fn serve(py: Python<'_>, cfg: Config, hooks: config::hooks::Hooks, argv: &[Strin
     // After --chdir, so that relative paths mean what they mean to gunicorn.
     let tls = tls::rustls_config(&cfg).map_err(|e| (START_ERROR, format!("TLS: {e}")))?;
 
-    let preloaded = if cfg.preload_app {
-        match app::load_app(py, &spec) {
+    let preloaded = if cfg.preload_app && !cfg.reload {
+        match app::load_configured(py, &cfg) {
             Ok(app) => Some(app),
             Err(err) => {
                 if let Some(tb) = &err.traceback {
@@ -170,6 +171,12 @@ fn warn_unimplemented(cfg: &Config, hooks: &config::hooks::Hooks) {
             "The ssl_context hook builds a Python SSLContext, which only -k gevent uses; the {} worker's TLS \
              (rustls) is configured by certfile, keyfile, ca_certs, cert_reqs and ciphers",
             cfg.effective_worker_class().as_str()
+        );
+    }
+    if cfg.reload && cfg.preload_app {
+        crate::warning!(
+            "--reload and --preload: each worker imports the app itself, so that code changes are served \
+             (gunicorn's workers would keep the app the master preloaded)"
         );
     }
     for name in cfg.unimplemented_in_use() {
@@ -252,5 +259,6 @@ fn _rgunicorn(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<arbiter::server_object::ServerObject>()?;
     m.add_class::<arbiter::server_object::ListenerObject>()?;
     m.add_class::<logging::pylogger::PyLogger>()?;
+    m.add_class::<reload::fail_app::FailApp>()?;
     Ok(())
 }
