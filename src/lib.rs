@@ -35,7 +35,25 @@ const START_ERROR: i32 = 1;
 /// Run rgunicorn with `argv` (program name first); returns the exit code.
 #[pyfunction]
 fn run(py: Python<'_>, argv: Vec<String>) -> i32 {
-    let invocation = match config::sources::resolve(py, &argv, config::Environment::current()) {
+    run_with_app(py, &argv, None)
+}
+
+/// `[server:main]` with `use = egg:rgunicorn#main` (`pserve`): serve `app`, which PasteDeploy
+/// already loaded, with the section's keys (`local`) as settings. See [`config::paste_server`].
+#[pyfunction]
+fn serve_paste_app(py: Python<'_>, app: Py<PyAny>, ini: String, local: Vec<(String, String)>) -> i32 {
+    match config::paste_server::server_argv(&ini, &local) {
+        Ok(argv) => run_with_app(py, &argv, Some(app)),
+        Err(err) => {
+            eprintln!("Error: [server:main] of {ini}: {err}");
+            USAGE_ERROR
+        }
+    }
+}
+
+/// `run`, with the app already loaded when `app` is given.
+fn run_with_app(py: Python<'_>, argv: &[String], app: Option<Py<PyAny>>) -> i32 {
+    let invocation = match config::sources::resolve(py, argv, config::Environment::current()) {
         Ok(inv) => inv,
         Err(err @ config::ConfigError::Usage(_)) => {
             eprintln!("rgunicorn: error: {err}");
@@ -60,7 +78,7 @@ fn run(py: Python<'_>, argv: Vec<String>) -> i32 {
     if cfg.print_config || cfg.check_config {
         return check(py, &cfg);
     }
-    match serve(py, cfg, hooks, &argv) {
+    match serve(py, cfg, hooks, argv, app) {
         Ok(code) => code,
         Err((code, message)) => {
             crate::error!("{message}");
@@ -100,7 +118,13 @@ fn check(py: Python<'_>, cfg: &Config) -> i32 {
 }
 
 /// Set up the master's process and run it. `Err` carries an exit code and a one-line reason.
-fn serve(py: Python<'_>, cfg: Config, hooks: config::hooks::Hooks, argv: &[String]) -> Result<i32, (i32, String)> {
+fn serve(
+    py: Python<'_>,
+    cfg: Config,
+    hooks: config::hooks::Hooks,
+    argv: &[String],
+    app: Option<Py<PyAny>>,
+) -> Result<i32, (i32, String)> {
     let level = logging::Level::from_name(&cfg.loglevel).unwrap_or(logging::Level::Info);
     logging::configure(level, &cfg.errorlog)
         .map_err(|e| (START_ERROR, format!("Cannot open error log {}: {e}", cfg.errorlog)))?;
@@ -141,7 +165,10 @@ fn serve(py: Python<'_>, cfg: Config, hooks: config::hooks::Hooks, argv: &[Strin
     // After --chdir, so that relative paths mean what they mean to gunicorn.
     let tls = tls::rustls_config(&cfg).map_err(|e| (START_ERROR, format!("TLS: {e}")))?;
 
-    let preloaded = if cfg.preload_app && !cfg.reload {
+    let preloaded = if let Some(app) = app {
+        // Under --reload every worker loads the ini's app itself, so that edits are served.
+        (!cfg.reload).then_some(app)
+    } else if cfg.preload_app && !cfg.reload {
         match app::load_configured(py, &cfg) {
             Ok(app) => Some(app),
             Err(err) => {
@@ -251,6 +278,7 @@ fn prepare_python(py: Python<'_>, cfg: &Config) -> PyResult<()> {
 fn _rgunicorn(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", VERSION)?;
     m.add_function(wrap_pyfunction!(run, m)?)?;
+    m.add_function(wrap_pyfunction!(serve_paste_app, m)?)?;
     m.add_class::<wsgi::input::WsgiInput>()?;
     m.add_class::<wsgi::response::StartResponse>()?;
     m.add_class::<wsgi::file_wrapper::FileWrapper>()?;

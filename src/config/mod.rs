@@ -6,6 +6,7 @@
 pub mod file;
 pub mod hooks;
 pub mod parse;
+pub mod paste_server;
 pub mod settings;
 pub mod sources;
 pub mod value;
