@@ -61,10 +61,15 @@ struct OnChange {
 impl Reloader {
     /// The reloader `cfg` asks for, if `--reload` is on.
     pub fn from_config(cfg: &Config) -> Option<Reloader> {
-        cfg.reload.then(|| Reloader {
-            engine: Engine::from_setting(&cfg.reload_engine),
-            extra: ExtraFiles::from_setting(&cfg.reload_extra_files, std::path::Path::new(cfg.start_dir())),
-        })
+        if !cfg.reload {
+            return None;
+        }
+        let mut extra = ExtraFiles::from_setting(&cfg.reload_extra_files, std::path::Path::new(cfg.start_dir()));
+        // The --paste ini is code too (pipelines, app settings); gunicorn does not watch it.
+        if let Some(uri) = cfg.paste_uri() {
+            extra.literal.push(PathBuf::from(uri.split('#').next().unwrap_or_default()));
+        }
+        Some(Reloader { engine: Engine::from_setting(&cfg.reload_engine), extra })
     }
 
     /// Also watch these files (those a failed import involved, which are not in `sys.modules`).
