@@ -233,3 +233,12 @@ def test_reload_with_paste_watches_the_ini(start_server, tmp_path):
     while json_body(srv.get("/"))["settings"] != {"colour": "blue"}:
         assert time.monotonic() < end, srv.log()[-2000:]
         time.sleep(0.05)
+
+
+@pytest.mark.skipif(UNDER_GUNICORN, reason="deliberate difference: gunicorn reads --paste from its command line "
+                    "only; 'paste' in a config file alone ends in 'No application module specified'")
+def test_paste_in_the_config_file(start_server, ini, tmp_path):
+    conf = tmp_path / "paste_conf.py"
+    conf.write_text(f"paste = {str(ini)!r}\nraw_paste_global_conf = ['NAME=conf']\n")
+    srv = start_server(None, "-c", str(conf))
+    assert json_body(srv.get("/"))["settings"] == {"greeting": "hello conf"}

@@ -92,9 +92,17 @@ def wait_for_body(srv, expected, path="/", deadline=RELOAD_WITHIN):
     raise AssertionError(f"{path} still answers {last!r}, not {expected!r}, {deadline}s after the edit:\n{srv.log()[-3000:]}")
 
 
+# gunicorn starts its reloader thread after the worker is ready, and that thread takes its first
+# look (mtimes, inotify watches) a moment later: an edit made at once can be missed (measured:
+# an inotify run that never reloaded). rgunicorn looks before the worker serves, so only the
+# reference run waits.
+SETTLE_BEFORE_EDIT = 0.5 if UNDER_GUNICORN else 0.0
+
+
 def start_reloading(start_server, project, *args):
     srv = start_server("reload_app", "--reload", *args, chdir=project)
     assert body_of(srv) == (200, "one")
+    time.sleep(SETTLE_BEFORE_EDIT)
     return srv
 
 
@@ -166,6 +174,7 @@ def test_extra_files_by_glob_including_one_created_after_start(start_server, tmp
     pattern = str(project / "templates" / "*.txt")
     srv = start_server("templates_app", "--reload", "--reload-extra-file", pattern, chdir=project)
     assert body_of(srv) == (200, "alpha")
+    time.sleep(SETTLE_BEFORE_EDIT)
     write(project / "templates" / "a.txt", "alpha2\n")
     wait_for_body(srv, "alpha2")
     # A file created later matches the pattern on the next check; its first edit reloads.
@@ -183,8 +192,9 @@ def test_a_missing_literal_extra_file_is_refused_at_start(start_server, project)
     assert "nope.cfg does not exists" in srv.log() + srv.stdout()
 
 
-def test_a_syntax_error_keeps_the_master_and_the_next_good_save_serves(start_server, project):
-    srv = start_reloading(start_server, project)
+@pytest.mark.parametrize("worker", sorted(WORKERS))
+def test_a_syntax_error_keeps_the_master_and_the_next_good_save_serves(start_server, project, worker):
+    srv = start_reloading(start_server, project, *WORKERS[worker])
     master = srv.pid
     write(project / "helper.py", 'VALUE = (\n')
     # The worker restarts, cannot import the app, and serves the traceback meanwhile.
@@ -213,6 +223,7 @@ def test_a_syntax_error_at_first_start_is_served_then_fixed(start_server, projec
     srv = start_server("reload_app", "--reload", chdir=project)
     status, body = body_of(srv)
     assert status == 500 and "SyntaxError" in body
+    time.sleep(SETTLE_BEFORE_EDIT)
     write(project / "helper.py", 'VALUE = "fixed"\n')
     wait_for_body(srv, "fixed")
 
@@ -248,6 +259,8 @@ def test_reload_with_preload_serves_the_new_code(start_server, project):
     srv.wait_for_log(r"--reload and --preload")
 
 
+@pytest.mark.skipif(UNDER_GUNICORN, reason="deliberate difference: gunicorn's reloader calls worker_int after "
+                    "waking the worker's loop, which often exits first (measured: 2 runs of 3 without the hook)")
 def test_worker_int_runs_before_a_reload(start_server, project):
     marker = project / "worker_int.log"
     write(project / "reload_conf.py", f"""\
