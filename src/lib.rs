@@ -161,6 +161,12 @@ fn serve(
         }
     }
     warn_unimplemented(&cfg, &hooks);
+    if cfg.reload {
+        let start = std::path::Path::new(cfg.start_dir());
+        for pattern in reload::files::unmatched_patterns(py, &cfg.reload_extra_files, start) {
+            crate::warning!("Pattern {pattern} currently matches no files.");
+        }
+    }
     prepare_python(py, &cfg).map_err(|e| (START_ERROR, format!("Cannot prepare the Python environment: {e}")))?;
     // After --chdir, so that relative paths mean what they mean to gunicorn.
     let tls = tls::rustls_config(&cfg).map_err(|e| (START_ERROR, format!("TLS: {e}")))?;

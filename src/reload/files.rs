@@ -49,15 +49,34 @@ pub fn watched_files(py: Python<'_>, extra: &ExtraFiles) -> BTreeSet<PathBuf> {
     }
     files.extend(extra.literal.iter().cloned());
     if !extra.patterns.is_empty() {
-        if let Ok(glob) = py.import("glob") {
-            let kwargs = pyo3::types::PyDict::new(py);
-            let _ = kwargs.set_item("recursive", true);
-            for pattern in &extra.patterns {
-                let Ok(found) = glob.call_method("glob", (pattern,), Some(&kwargs)) else { continue };
-                let Ok(found) = found.extract::<Vec<String>>() else { continue };
-                files.extend(found.into_iter().map(PathBuf::from));
-            }
-        }
+        files.extend(glob_all(py, &extra.patterns));
+    }
+    files
+}
+
+/// The `reload_extra_files` patterns that match nothing now (gunicorn warns about each at start:
+/// legitimate, since they are re-expanded, but often a typo).
+pub fn unmatched_patterns(py: Python<'_>, entries: &[String], start_dir: &Path) -> Vec<String> {
+    entries
+        .iter()
+        .filter(|entry| is_glob_pattern(entry))
+        .filter(|entry| {
+            let extra = ExtraFiles::from_setting(std::slice::from_ref(entry), start_dir);
+            glob_all(py, &extra.patterns).is_empty()
+        })
+        .cloned()
+        .collect()
+}
+
+fn glob_all(py: Python<'_>, patterns: &[String]) -> Vec<PathBuf> {
+    let Ok(glob) = py.import("glob") else { return Vec::new() };
+    let kwargs = pyo3::types::PyDict::new(py);
+    let _ = kwargs.set_item("recursive", true);
+    let mut files = Vec::new();
+    for pattern in patterns {
+        let Ok(found) = glob.call_method("glob", (pattern,), Some(&kwargs)) else { continue };
+        let Ok(found) = found.extract::<Vec<String>>() else { continue };
+        files.extend(found.into_iter().map(PathBuf::from));
     }
     files
 }
