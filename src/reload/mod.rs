@@ -15,6 +15,7 @@ use nix::sys::signal::{kill, pthread_sigmask, SigSet, SigmaskHow, Signal};
 use nix::unistd::Pid;
 use pyo3::prelude::*;
 
+use crate::app::AppLoadError;
 use crate::config::Config;
 use files::{watched_files, ExtraFiles};
 use inotify::DirWatcher;
@@ -72,9 +73,17 @@ impl Reloader {
         Some(Reloader { engine: Engine::from_setting(&cfg.reload_engine), extra })
     }
 
-    /// Also watch these files (those a failed import involved, which are not in `sys.modules`).
-    pub fn also_watch(&mut self, files: impl IntoIterator<Item = PathBuf>) {
-        self.extra.literal.extend(files);
+    /// As gunicorn under `--reload` (for a `SyntaxError`; here for any exception from the app's
+    /// code): the app that serves `err`'s traceback until the fix, with the files the failure
+    /// involved watched too, since a module that failed to import is not in `sys.modules`.
+    /// None when the failure is not the app's code (a module or name that does not exist).
+    pub fn serve_failure(&mut self, py: Python<'_>, err: AppLoadError) -> Option<Py<PyAny>> {
+        if !err.in_app_code {
+            return None;
+        }
+        self.extra.literal.extend(err.files);
+        let text = err.traceback.unwrap_or(err.message);
+        Py::new(py, fail_app::FailApp::new(&text)).ok().map(Py::into_any)
     }
 
     /// Take the first look now (so an edit made once the worker serves is never missed), then

@@ -144,17 +144,9 @@ pub fn run_worker(py: Python<'_>, boot: WorkerBoot<'_>) -> i32 {
                     crate::error!("Exception in worker process:\n{}", tb.trim_end());
                 }
                 crate::error!("{}", err.message);
-                match reloader.as_mut() {
-                    // As gunicorn under --reload: serve the traceback and wait for the fix.
-                    Some(reloader) if err.in_app_code => {
-                        reloader.also_watch(err.files);
-                        let text = err.traceback.unwrap_or(err.message);
-                        match Py::new(py, crate::reload::fail_app::FailApp::new(&text)) {
-                            Ok(fail) => fail.into_any(),
-                            Err(_) => return APP_LOAD_ERROR,
-                        }
-                    }
-                    _ => return APP_LOAD_ERROR,
+                match reloader.as_mut().and_then(|r| r.serve_failure(py, err)) {
+                    Some(fail_app) => fail_app,
+                    None => return APP_LOAD_ERROR,
                 }
             }
         },
