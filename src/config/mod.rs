@@ -554,12 +554,16 @@ impl Config {
         Some(std::path::Path::new(&self.env.cwd).join(paste).display().to_string())
     }
 
+    /// The ini file of `--paste`, without its `#section`.
+    pub fn paste_file(&self) -> Option<String> {
+        self.paste_uri().map(|uri| uri.split('#').next().unwrap_or_default().to_string())
+    }
+
     /// What gunicorn's `WSGIApplication.init` does for `--paste`: the ini file must exist, it is
     /// the process name, and its `[loggers]` section (if any) is the logging configuration unless
     /// one was given. Call once every source is applied.
     pub fn apply_paste(&mut self) -> Result<(), ConfigError> {
-        let Some(uri) = self.paste_uri() else { return Ok(()) };
-        let file = uri.split('#').next().unwrap_or_default().to_string();
+        let Some(file) = self.paste_file() else { return Ok(()) };
         let text =
             std::fs::read_to_string(&file).map_err(|_| ConfigError::ConfigFile(format!("'{file}' not found")))?;
         self.values.insert("default_proc_name", Value::Str(file.clone()));

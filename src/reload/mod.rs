@@ -67,8 +67,8 @@ impl Reloader {
         }
         let mut extra = ExtraFiles::from_setting(&cfg.reload_extra_files, std::path::Path::new(cfg.start_dir()));
         // The --paste ini is code too (pipelines, app settings); gunicorn does not watch it.
-        if let Some(uri) = cfg.paste_uri() {
-            extra.literal.push(PathBuf::from(uri.split('#').next().unwrap_or_default()));
+        if let Some(ini) = cfg.paste_file() {
+            extra.literal.push(PathBuf::from(ini));
         }
         Some(Reloader { engine: Engine::from_setting(&cfg.reload_engine), extra })
     }
