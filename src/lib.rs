@@ -14,6 +14,7 @@ pub mod console;
 pub mod errors;
 pub mod http;
 pub mod logging;
+pub mod reload;
 pub mod sock;
 pub mod tls;
 pub mod worker;
@@ -35,8 +36,26 @@ const START_ERROR: i32 = 1;
 /// Run rgunicorn with `argv` (program name first); returns the exit code.
 #[pyfunction]
 fn run(py: Python<'_>, argv: Vec<String>) -> i32 {
+    run_with_app(py, &argv, None)
+}
+
+/// `[server:main]` with `use = egg:rgunicorn#main` (`pserve`): serve `app`, which PasteDeploy
+/// already loaded, with the section's keys (`local`) as settings. See [`config::paste_server`].
+#[pyfunction]
+fn serve_paste_app(py: Python<'_>, app: Py<PyAny>, ini: String, local: Vec<(String, String)>) -> i32 {
+    match config::paste_server::server_argv(&ini, &local) {
+        Ok(argv) => run_with_app(py, &argv, Some(app)),
+        Err(err) => {
+            eprintln!("Error: [server:main] of {ini}: {err}");
+            USAGE_ERROR
+        }
+    }
+}
+
+/// `run`, with the app already loaded when `app` is given.
+fn run_with_app(py: Python<'_>, argv: &[String], app: Option<Py<PyAny>>) -> i32 {
     console::install_panic_hook();
-    let invocation = match config::sources::resolve(py, &argv, config::Environment::current()) {
+    let invocation = match config::sources::resolve(py, argv, config::Environment::current()) {
         Ok(inv) => inv,
         Err(err @ config::ConfigError::Usage(_)) => {
             eprintln!("rgunicorn: error: {err}");
@@ -55,7 +74,7 @@ fn run(py: Python<'_>, argv: Vec<String>) -> i32 {
     if cfg.print_config || cfg.check_config {
         return check(py, &cfg);
     }
-    match serve(py, cfg, hooks, &argv) {
+    match serve(py, cfg, hooks, argv, app) {
         Ok(code) => code,
         Err((code, message)) => {
             crate::error!("{message}");
@@ -69,10 +88,10 @@ fn check(py: Python<'_>, cfg: &Config) -> i32 {
     if cfg.print_config && console::print_stdout(&cfg.print_config()) != 0 {
         return START_ERROR;
     }
-    let Some(spec) = cfg.wsgi_app() else {
+    if !cfg.has_app() {
         eprintln!("rgunicorn: error: No application module specified.");
         return START_ERROR;
-    };
+    }
     if let Err(e) = prepare_python(py, cfg) {
         eprintln!("Error: {e}");
         return START_ERROR;
@@ -81,7 +100,7 @@ fn check(py: Python<'_>, cfg: &Config) -> i32 {
         eprintln!("Error: TLS: {e}");
         return START_ERROR;
     }
-    match app::load_app(py, &spec) {
+    match app::load_configured(py, cfg) {
         Ok(_) => 0,
         Err(err) => {
             eprintln!("\nError while loading the application:\n");
@@ -95,14 +114,20 @@ fn check(py: Python<'_>, cfg: &Config) -> i32 {
 }
 
 /// Set up the master's process and run it. `Err` carries an exit code and a one-line reason.
-fn serve(py: Python<'_>, cfg: Config, hooks: config::hooks::Hooks, argv: &[String]) -> Result<i32, (i32, String)> {
+fn serve(
+    py: Python<'_>,
+    cfg: Config,
+    hooks: config::hooks::Hooks,
+    argv: &[String],
+    app: Option<Py<PyAny>>,
+) -> Result<i32, (i32, String)> {
     let level = logging::Level::from_name(&cfg.loglevel).unwrap_or(logging::Level::Info);
     logging::configure(level, &cfg.errorlog)
         .map_err(|e| (START_ERROR, format!("Cannot open error log {}: {e}", cfg.errorlog)))?;
-    let Some(spec) = cfg.wsgi_app() else {
+    if !cfg.has_app() {
         eprintln!("rgunicorn: error: No application module specified.");
         return Ok(USAGE_ERROR);
-    };
+    }
     if let Some(host) = &cfg.statsd_host {
         logging::statsd::configure(host, &cfg.statsd_prefix, &cfg.dogstatsd_tags)
             .map_err(|e| (START_ERROR, format!("Cannot reach statsd at {host}: {e}")))?;
@@ -132,12 +157,21 @@ fn serve(py: Python<'_>, cfg: Config, hooks: config::hooks::Hooks, argv: &[Strin
         }
     }
     warn_unimplemented(&cfg, &hooks);
+    if cfg.reload {
+        let start = std::path::Path::new(cfg.start_dir());
+        for pattern in reload::files::unmatched_patterns(py, &cfg.reload_extra_files, start) {
+            crate::warning!("Pattern {pattern} currently matches no files.");
+        }
+    }
     prepare_python(py, &cfg).map_err(|e| (START_ERROR, format!("Cannot prepare the Python environment: {e}")))?;
     // After --chdir, so that relative paths mean what they mean to gunicorn.
     let tls = tls::rustls_config(&cfg).map_err(|e| (START_ERROR, format!("TLS: {e}")))?;
 
-    let preloaded = if cfg.preload_app {
-        match app::load_app(py, &spec) {
+    let preloaded = if let Some(app) = app {
+        // Under --reload every worker loads the ini's app itself, so that edits are served.
+        (!cfg.reload).then_some(app)
+    } else if cfg.preload_app && !cfg.reload {
+        match app::load_configured(py, &cfg) {
             Ok(app) => Some(app),
             Err(err) => {
                 if let Some(tb) = &err.traceback {
@@ -166,6 +200,12 @@ fn warn_unimplemented(cfg: &Config, hooks: &config::hooks::Hooks) {
             "The ssl_context hook builds a Python SSLContext, which only -k gevent uses; the {} worker's TLS \
              (rustls) is configured by certfile, keyfile, ca_certs, cert_reqs and ciphers",
             cfg.effective_worker_class().as_str()
+        );
+    }
+    if cfg.reload && cfg.preload_app {
+        crate::warning!(
+            "--reload and --preload: each worker imports the app itself, so that code changes are served \
+             (gunicorn's workers would keep the app the master preloaded)"
         );
     }
     for name in cfg.unimplemented_in_use() {
@@ -240,6 +280,7 @@ fn prepare_python(py: Python<'_>, cfg: &Config) -> PyResult<()> {
 fn _rgunicorn(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", VERSION)?;
     m.add_function(wrap_pyfunction!(run, m)?)?;
+    m.add_function(wrap_pyfunction!(serve_paste_app, m)?)?;
     m.add_class::<wsgi::input::WsgiInput>()?;
     m.add_class::<wsgi::response::StartResponse>()?;
     m.add_class::<wsgi::file_wrapper::FileWrapper>()?;
@@ -248,5 +289,6 @@ fn _rgunicorn(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<arbiter::server_object::ServerObject>()?;
     m.add_class::<arbiter::server_object::ListenerObject>()?;
     m.add_class::<logging::pylogger::PyLogger>()?;
+    m.add_class::<reload::fail_app::FailApp>()?;
     Ok(())
 }

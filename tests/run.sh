@@ -43,7 +43,8 @@ fi
 VENV_PY="$PWD/.venv/bin/python"
 
 "$VENV_PY" -m pip install -q --disable-pip-version-check --upgrade pip
-"$VENV_PY" -m pip install -q --disable-pip-version-check pytest pytest-timeout requests flask django gevent gunicorn maturin
+"$VENV_PY" -m pip install -q --disable-pip-version-check pytest pytest-timeout requests flask django gevent gunicorn maturin \
+    PasteDeploy inotify  # --paste apps (tests/test_paste.py); gunicorn's inotify reload engine (tests/test_reload.py)
 "$VENV_PY" -m pip install -q --disable-pip-version-check .
 
 # The crate links libpython: build and run its tests against the venv's interpreter.

@@ -6,6 +6,7 @@
 pub mod file;
 pub mod hooks;
 pub mod parse;
+pub mod paste_server;
 pub mod settings;
 pub mod sources;
 pub mod value;
@@ -228,6 +229,16 @@ pub struct Config {
     pub tls: crate::tls::TlsOptions,
     /// `--print-config`.
     pub print_config: bool,
+    /// `--reload`: workers restart when a watched file changes.
+    pub reload: bool,
+    /// `--reload-engine`: auto, poll or inotify.
+    pub reload_engine: String,
+    /// `--reload-extra-file`: literal paths and glob patterns, as given.
+    pub reload_extra_files: Vec<String>,
+    /// `--paste`: a PasteDeploy config file, `FILE` or `FILE#section`.
+    pub paste: Option<String>,
+    /// `--paste-global`: `KEY=VALUE` entries for PasteDeploy's `global_conf`.
+    pub raw_paste_global_conf: Vec<String>,
 }
 
 impl Config {
@@ -286,6 +297,11 @@ impl Config {
             check_config: false,
             print_config: false,
             tls: crate::tls::TlsOptions::default(),
+            reload: false,
+            reload_engine: String::new(),
+            reload_extra_files: Vec::new(),
+            paste: None,
+            raw_paste_global_conf: Vec::new(),
         };
         for setting in SETTINGS {
             let value = cfg.default_value(setting)?;
@@ -505,10 +521,67 @@ impl Config {
             "ciphers" => self.tls.ciphers = text(),
             "suppress_ragged_eofs" => self.tls.suppress_ragged_eofs = flag(),
             "do_handshake_on_connect" => self.tls.do_handshake_on_connect = flag(),
+            "reload" => self.reload = flag(),
+            "reload_engine" => self.reload_engine = text().unwrap_or_default(),
+            "reload_extra_files" => {
+                let items = list();
+                // gunicorn's validate_list_of_files_or_patterns: a literal path must exist now; a
+                // pattern may match nothing yet (it is re-expanded on every check).
+                let start = std::path::Path::new(&self.env.cwd);
+                if let Some(missing) =
+                    items.iter().find(|e| !crate::reload::files::is_glob_pattern(e) && !start.join(e).exists())
+                {
+                    return Err(ConfigError::BadValue {
+                        name: "reload_extra_files".into(),
+                        value: missing.clone(),
+                        expected: format!("File {missing} does not exists."),
+                    });
+                }
+                self.reload_extra_files = items;
+            }
+            "paste" => self.paste = text(),
+            "raw_paste_global_conf" => self.raw_paste_global_conf = list(),
             "wsgi_app" => {}
             _ => {}
         }
         Ok(())
+    }
+
+    /// `--paste`'s file (and `#section`), absolute against the start directory as gunicorn's
+    /// `os.path.abspath(opts.paste)`.
+    pub fn paste_uri(&self) -> Option<String> {
+        let paste = self.paste.as_deref().filter(|p| !p.is_empty())?;
+        Some(std::path::Path::new(&self.env.cwd).join(paste).display().to_string())
+    }
+
+    /// The ini file of `--paste`, without its `#section`.
+    pub fn paste_file(&self) -> Option<String> {
+        self.paste_uri().map(|uri| uri.split('#').next().unwrap_or_default().to_string())
+    }
+
+    /// What gunicorn's `WSGIApplication.init` does for `--paste`: the ini file must exist, it is
+    /// the process name, and its `[loggers]` section (if any) is the logging configuration unless
+    /// one was given. Call once every source is applied.
+    pub fn apply_paste(&mut self) -> Result<(), ConfigError> {
+        let Some(file) = self.paste_file() else { return Ok(()) };
+        let text =
+            std::fs::read_to_string(&file).map_err(|_| ConfigError::ConfigFile(format!("'{file}' not found")))?;
+        self.values.insert("default_proc_name", Value::Str(file.clone()));
+        if !self.explicit.contains("logconfig") && text.lines().any(|l| l.trim() == "[loggers]") {
+            self.values.insert("logconfig", Value::Str(file.clone()));
+            self.logconfig = Some(file);
+        }
+        Ok(())
+    }
+
+    /// Whether an app to serve was named (APP_MODULE, `wsgi_app` or `--paste`).
+    pub fn has_app(&self) -> bool {
+        self.paste_uri().is_some() || self.wsgi_app().is_some()
+    }
+
+    /// The directory the server was started from (before `--chdir`).
+    pub fn start_dir(&self) -> &str {
+        &self.env.cwd
     }
 
     /// Whether `logconfig_dict` was set to a non-empty dict.

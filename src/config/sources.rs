@@ -63,5 +63,6 @@ pub fn resolve(py: Python<'_>, argv: &[String], env: Environment) -> Result<Invo
     if let Some(app) = &cli.app_module {
         cfg.set_app_module(app);
     }
+    cfg.apply_paste()?;
     Ok(Invocation::Serve(Box::new(cfg), hooks))
 }

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use pyo3::prelude::*;
 
-use crate::app::load_app;
+use crate::app::load_configured;
 use crate::config::{Config, WorkerClass};
 use crate::errors::{APP_LOAD_ERROR, WORKER_BOOT_ERROR};
 use crate::sock::Listener;
@@ -130,23 +130,30 @@ pub fn run_worker(py: Python<'_>, boot: WorkerBoot<'_>) -> i32 {
             }
         }
     }
+    let mut reloader = crate::reload::Reloader::from_config(boot.cfg);
+    if reloader.is_some() {
+        crate::warning!("Reloader is on. Use in development only!");
+    }
     let app = match boot.preloaded.as_ref().map(|a| a.clone_ref(py)) {
         Some(app) => app,
-        None => {
-            let spec = boot.cfg.wsgi_app().unwrap_or_default();
-            match load_app(py, &spec) {
-                Ok(app) => app,
-                Err(err) if err.exit_code.is_some() => return err.exit_code.unwrap_or(0),
-                Err(err) => {
-                    if let Some(tb) = &err.traceback {
-                        crate::error!("Exception in worker process:\n{}", tb.trim_end());
-                    }
-                    crate::error!("{}", err.message);
-                    return APP_LOAD_ERROR;
+        None => match load_configured(py, boot.cfg) {
+            Ok(app) => app,
+            Err(err) if err.exit_code.is_some() => return err.exit_code.unwrap_or(0),
+            Err(err) => {
+                if let Some(tb) = &err.traceback {
+                    crate::error!("Exception in worker process:\n{}", tb.trim_end());
+                }
+                crate::error!("{}", err.message);
+                match reloader.as_mut().and_then(|r| r.serve_failure(py, err)) {
+                    Some(fail_app) => fail_app,
+                    None => return APP_LOAD_ERROR,
                 }
             }
-        }
+        },
     };
+    if let Some(reloader) = reloader {
+        reloader.start(py, worker.clone().into_any().unbind(), boot.hooks.get(py, "worker_int").map(Bound::unbind));
+    }
     if let Err(err) = boot.hooks.call(py, "post_worker_init", (worker.clone(),)) {
         crate::info!("post_worker_init ended the worker: {err}");
         return 0;
