@@ -257,3 +257,10 @@ def test_no_effect_settings_warn_only_when_changed(tmp_path, start_server):
     log = srv.log()
     warned = {line.split("'")[1] for line in log.splitlines() if "has no effect" in line}
     assert warned == {"dirty_workers", "protocol", "proxy_protocol"}, log
+
+
+@side_by_side
+def test_unknown_log_level_runs_at_info_with_a_warning(start_server):
+    srv = start_server(APP, "--log-level", "loud")
+    srv.wait_for_log(r"\[WARNING\] Unknown log level 'loud': logging at info")
+    assert "Booting worker" in srv.log(), "info lines are logged"

@@ -45,12 +45,8 @@ pub fn resolve(py: Python<'_>, argv: &[String], env: Environment) -> Result<Invo
     let mut cfg = Config::with_env_defaults(env)?;
     let mut hooks = Hooks::default();
     let explicit = cli.text("config").or_else(|| env_args.iter().rev().find_map(|a: &CliArgs| a.text("config")));
-    let project_dirs: Vec<String> = env_args
-        .iter()
-        .chain(std::iter::once(&cli))
-        .filter_map(|a| a.text("chdir"))
-        .filter_map(project_dir)
-        .collect();
+    let project_dirs: Vec<String> =
+        env_args.iter().chain(std::iter::once(&cli)).filter_map(|a| a.text("chdir")).filter_map(project_dir).collect();
     py.import("rgunicorn._config")
         .and_then(|m| m.call_method1("prepare_sys_path", (cwd, project_dirs)))
         .map_err(|e| ConfigError::ConfigFile(format!("Cannot prepare sys.path: {e}")))?;
