@@ -2,6 +2,8 @@
 accepted or refused (with the same exit status), the same stored result, from the command line
 and from a config file alike, and the default control socket path gunicorn prints."""
 
+import subprocess
+import sys
 import textwrap
 
 import pytest
@@ -135,6 +137,7 @@ FILE_CASES = [
     ("on_exit = 'nodots'", "not a dotted path"),
     ("on_exit = 42", "not callable"),
     ("unknown_name = 1\nWORKERS = 3", "names that are not settings are ignored"),
+    ("default_proc_name = 'web'", "the file wins over APP_MODULE for default_proc_name"),
 ]
 
 
@@ -264,3 +267,62 @@ def test_unknown_log_level_runs_at_info_with_a_warning(start_server):
     srv = start_server(APP, "--log-level", "loud")
     srv.wait_for_log(r"\[WARNING\] Unknown log level 'loud': logging at info")
     assert "Booting worker" in srv.log(), "info lines are logged"
+
+
+def _gunicorn_settings():
+    """gunicorn 27's own table, read from the installed gunicorn (the reference)."""
+    import gunicorn.config
+
+    return [s for s in gunicorn.config.KNOWN_SETTINGS if s.name not in PENDING_ELSEWHERE]
+
+
+def _our_flags():
+    """{setting: flags} from rgunicorn's settings reference (generated from its table)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "rgunicorn", "--settings-reference"], capture_output=True, text=True, timeout=30
+    )
+    flags = {}
+    for line in proc.stdout.splitlines():
+        if line.startswith("| `"):
+            cells = [c.strip() for c in line.strip("|").split(" | ")]
+            name = cells[0].strip("`")
+            flags[name] = set() if cells[1] == "config file only" else {
+                f.strip("`").split(" ")[0] for f in cells[1].split(", ")
+            }
+    return flags
+
+
+@side_by_side
+def test_every_gunicorn_flag_is_accepted():
+    ours = _our_flags()
+    for setting in _gunicorn_settings():
+        assert setting.name in ours, setting.name
+        assert set(setting.cli or ()) <= ours[setting.name], (setting.name, setting.cli, ours[setting.name])
+
+
+def _literal(setting):
+    """Python source for gunicorn's default of `setting`, as a config file would write it."""
+    value = setting.default
+    if callable(value):
+        owner = setting.__name__
+        return f"__import__('gunicorn.config', fromlist=['x']).{owner}.{value.__name__}"
+    if setting.name == "ssl_version":
+        return "2"
+    if setting.name == "cert_reqs":
+        return "0"
+    return repr(value)
+
+
+@side_by_side
+def test_every_setting_is_a_config_file_key(tmp_path):
+    """A config file that sets every gunicorn setting to gunicorn's default (hooks to gunicorn's
+    own default functions) is accepted and printed the same by both."""
+    conf = tmp_path / "all_settings.py"
+    lines = [f"{s.name} = {_literal(s)}" for s in _gunicorn_settings() if s.name not in ("print_config", "chdir")]
+    conf.write_text("\n".join(lines) + "\n")
+    result = both(BASE + ["--print-config", "-c", str(conf), APP], cwd=tmp_path)
+    ours, theirs = result["rgunicorn"], result["gunicorn"]
+    assert theirs[0] == 0, theirs[2][-2000:]
+    assert ours[0] == 0, ours[2][-2000:]
+    assert aligned(ours[1]) == aligned(theirs[1])
+    assert len(settings_lines(ours[1])) == 120 - len(PENDING_ELSEWHERE)

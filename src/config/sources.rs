@@ -50,6 +50,11 @@ pub fn resolve(py: Python<'_>, argv: &[String], env: Environment) -> Result<Invo
     py.import("rgunicorn._config")
         .and_then(|m| m.call_method1("prepare_sys_path", (cwd, project_dirs)))
         .map_err(|e| ConfigError::ConfigFile(format!("Cannot prepare sys.path: {e}")))?;
+    // As gunicorn: the command line's APP_MODULE is default_proc_name before the config file runs,
+    // so a config file may still set default_proc_name.
+    if let Some(app) = &cli.app_module {
+        cfg.set_app_module(app);
+    }
     match explicit {
         Some(location) => apply_config_file(py, location, &mut cfg, &mut hooks)?,
         None if default_file.exists() => {
@@ -61,14 +66,11 @@ pub fn resolve(py: Python<'_>, argv: &[String], env: Environment) -> Result<Invo
     // validator refuses (`-w -1`) a configuration error (exit 1).
     for parsed in &env_args {
         parsed.apply(&mut cfg)?;
-        if let Some(app) = &parsed.app_module {
+        if let (Some(app), None) = (&parsed.app_module, &cli.app_module) {
             cfg.set_app_module(app);
         }
     }
     cli.apply(&mut cfg)?;
-    if let Some(app) = &cli.app_module {
-        cfg.set_app_module(app);
-    }
     Ok(Invocation::Serve(Box::new(cfg), hooks))
 }
 
