@@ -35,6 +35,8 @@ CLI_CASES = [
     (["-w", "0x10"], "type=int refuses hex: usage error"),
     (["-w", "-1"], "validate_pos_int refuses negatives: exit 1"),
     (["-w", " 3 "], "int() strips spaces"),
+    (["-w", "0"], "0 workers is valid"),
+    (["--threads", "0", "--worker-connections", "0"], "0 is valid for validate_pos_int"),
     (["--keep-alive", "1_0"], "int() takes underscores"),
     (["--cert-reqs", "0x2"], "no type: validate_pos_int reads int(text, 0)"),
     (["--cert-reqs", "02"], "int('02', 0) is an error"),
@@ -326,3 +328,16 @@ def test_every_setting_is_a_config_file_key(tmp_path):
     assert ours[0] == 0, ours[2][-2000:]
     assert aligned(ours[1]) == aligned(theirs[1])
     assert len(settings_lines(ours[1])) == 120 - len(PENDING_ELSEWHERE)
+
+
+def test_zero_workers_is_a_master_waiting_for_ttin(start_server):
+    """validate_pos_int accepts 0: the master runs with no worker until TTIN asks for one
+    (the same test passes under RGUNICORN_TEST_SERVER=gunicorn)."""
+    import signal
+
+    srv = start_server(APP, "-w", "0", ready=False)
+    srv.wait_for_log(r"Listening at")
+    assert srv.workers() == [] and srv.proc.poll() is None
+    srv.signal(signal.SIGTTIN)
+    srv.wait_workers(1)
+    srv.wait_ready()

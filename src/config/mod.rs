@@ -400,13 +400,15 @@ impl Config {
                 self.bind = items;
             }
             "backlog" => self.backlog = i32::try_from(uint()?).map_err(|_| bad("an integer below 2^31"))?,
-            "workers" => self.workers = positive()?,
+            // 0 is valid, as in gunicorn: the master runs and TTIN adds workers.
+            "workers" => self.workers = uint()? as usize,
             "worker_class" => {
                 let name = text().unwrap_or_default();
                 self.worker_class = WorkerClass::parse(&name).ok_or_else(|| bad("sync, gthread or gevent"))?;
             }
-            "threads" => self.threads = positive()?,
-            "worker_connections" => self.worker_connections = positive()?,
+            // 0 is valid, as in gunicorn; the threaded workers use at least 1.
+            "threads" => self.threads = uint()? as usize,
+            "worker_connections" => self.worker_connections = uint()? as usize,
             "max_requests" => self.max_requests = uint()?,
             "max_requests_jitter" => self.max_requests_jitter = uint()?,
             "timeout" => self.timeout = uint()?,
@@ -660,7 +662,7 @@ mod tests {
     fn bad_values_name_the_setting() {
         let mut cfg = Config::with_env_defaults(env(&[])).expect("defaults");
         for (name, value) in
-            [("workers", "0"), ("workers", "x"), ("timeout", "-1"), ("header_map", "keep"), ("raw_env", "NOEQUALS")]
+            [("workers", "-1"), ("workers", "x"), ("timeout", "-1"), ("header_map", "keep"), ("raw_env", "NOEQUALS")]
         {
             let err = cfg.set(name, value).expect_err("must be rejected");
             assert!(err.to_string().contains(name), "{err}");

@@ -289,7 +289,7 @@ pub static SETTINGS: &[Setting] = &[
     s!("bind", "Server Socket", ["-b", "--bind"], List, T::ListStr, D::Dynamic("0.0.0.0:$PORT when PORT is set, else 127.0.0.1:8000"), Works, "Where to listen: HOST:PORT, [V6]:PORT, unix:PATH or fd://N (repeatable).", differs: "An address that cannot be parsed is refused when the configuration is read, not when binding."),
     s!("backlog", "Server Socket", ["--backlog"], Value, T::PosInt, D::Int(2048), Works, "The listen backlog."),
     // Worker processes
-    s!("workers", "Worker Processes", ["-w", "--workers"], Value, T::PosInt, D::Dynamic("the WEB_CONCURRENCY variable, else 1"), Works, "The number of worker processes.", differs: "0 is refused at start (gunicorn would run no worker)."),
+    s!("workers", "Worker Processes", ["-w", "--workers"], Value, T::PosInt, D::Dynamic("the WEB_CONCURRENCY variable, else 1"), Works, "The number of worker processes (0: none until TTIN adds one)."),
     s!("worker_class", "Worker Processes", ["-k", "--worker-class"], Value, T::Class, D::Str("sync"), Works, "The worker type: sync, gthread or gevent."),
     s!("threads", "Worker Processes", ["--threads"], Value, T::PosInt, D::Int(1), Works, "Threads per worker; more than 1 makes a sync worker gthread."),
     s!("worker_connections", "Worker Processes", ["--worker-connections"], Value, T::PosInt, D::Int(1000), Works, "The maximum number of open connections per worker."),
