@@ -3,6 +3,7 @@ runs the config file; rgunicorn does the same, and also puts a command-line --ch
 where gunicorn fails with ModuleNotFoundError. Measured with the console scripts, which (unlike
 `python -m`) do not put the working directory on sys.path by themselves."""
 
+import os
 import subprocess
 import textwrap
 
@@ -93,3 +94,59 @@ def test_python_module_config_from_the_project(layout):
     assert theirs[0] == 0, theirs[2]
     assert ours[0] == 0, ours[2]
     assert aligned(ours[1]) == aligned(theirs[1])
+
+
+def test_chdir_in_gunicorn_cmd_args_counts_before_the_config_file_too(layout):
+    project, conf, elsewhere = layout
+    proc = subprocess.run(
+        [console_script("rgunicorn"), "-c", str(conf), "--print-config", "mysite.wsgi:application"],
+        capture_output=True, text=True, timeout=60, cwd=str(elsewhere),
+        env=base_env({"GUNICORN_CMD_ARGS": f"--chdir {project}"}),
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert settings_lines(proc.stdout)["workers"] == "3"
+
+
+def test_the_app_is_served_after_a_command_line_chdir(layout, tmp_path):
+    """End to end: the config file imported the project through --chdir, and the app it names
+    is served from there."""
+    import signal
+    import time
+
+    import rawhttp
+    from server import listening_socket
+
+    project, conf, elsewhere = layout
+    sock = listening_socket()
+    proc = subprocess.Popen(
+        [console_script("rgunicorn"), "--chdir", str(project), "-c", str(conf), "-b", f"fd://{sock.fileno()}",
+         "mysite.wsgi:application"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, pass_fds=(sock.fileno(),),
+        start_new_session=True, env=base_env(), cwd=str(elsewhere),
+    )
+    address = sock.getsockname()
+    sock.close()
+    try:
+        end = time.monotonic() + 15
+        while True:
+            assert proc.poll() is None, proc.stderr.read().decode()
+            try:
+                raw = rawhttp.exchange(address, b"GET / HTTP/1.0\r\n\r\n", deadline=2)
+                if rawhttp.status_of(raw):
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < end, "not ready"
+            time.sleep(0.05)
+        resp = rawhttp.parse_response(raw)
+        assert (resp.status, resp.body) == (200, b"mysite")
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        finally:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait(timeout=5)
