@@ -84,6 +84,12 @@ CLI_CASES = [
     (["--work", "3"], "an ambiguous prefix is a usage error"),
     (["--user", "0", "--group", "0"], "ids"),
     (["--user", "no-such-user-rg"], "unknown user"),
+    (["--user", "root", "--group", "root"], "names looked up"),
+    (["--chdir", "."], "relative to the working directory"),
+    (["--chdir", "/nonexistent/dir"], "must exist"),
+    (["-b", "localhost", "-b", "0.0.0.0", "-b", "[::1]:8001"], "bind forms without and with ports"),
+    (["-b", "tcp://127.0.0.1:1", "-b", "unix:/tmp/rg.sock", "-b", "unix:///tmp/rg2.sock"], "schemes"),
+    (["-e", "A=1", "-e", " B=2 "], "raw_env items stripped"),
     (["--pythonpath", "/a, /b"], "a string, as given"),
     (["--no-sendfile", "--reuse-port", "--preload"], "store_true/store_const flags"),
 ]
