@@ -114,22 +114,24 @@ def test_the_app_is_served_after_a_command_line_chdir(layout, tmp_path):
     import time
 
     import rawhttp
-    from server import listening_socket
+    from server import child_pids, listening_socket
 
     project, conf, elsewhere = layout
     sock = listening_socket()
-    proc = subprocess.Popen(
-        [console_script("rgunicorn"), "--chdir", str(project), "-c", str(conf), "-b", f"fd://{sock.fileno()}",
-         "mysite.wsgi:application"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, pass_fds=(sock.fileno(),),
-        start_new_session=True, env=base_env(), cwd=str(elsewhere),
-    )
+    log = tmp_path / "stderr.log"
+    with open(log, "wb") as err:
+        proc = subprocess.Popen(
+            [console_script("rgunicorn"), "--chdir", str(project), "-c", str(conf), "-b", f"fd://{sock.fileno()}",
+             "mysite.wsgi:application"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, pass_fds=(sock.fileno(),),
+            start_new_session=True, env=base_env(), cwd=str(elsewhere),
+        )
     address = sock.getsockname()
     sock.close()
     try:
         end = time.monotonic() + 15
         while True:
-            assert proc.poll() is None, proc.stderr.read().decode()
+            assert proc.poll() is None, log.read_text()
             try:
                 raw = rawhttp.exchange(address, b"GET / HTTP/1.0\r\n\r\n", deadline=2)
                 if rawhttp.status_of(raw):
@@ -140,10 +142,14 @@ def test_the_app_is_served_after_a_command_line_chdir(layout, tmp_path):
             time.sleep(0.05)
         resp = rawhttp.parse_response(raw)
         assert (resp.status, resp.body) == (200, b"mysite")
+        # The config file's workers = 3 (from mysite.settings) took effect.
+        while len(child_pids(proc.pid)) != 3:
+            assert time.monotonic() < end, (child_pids(proc.pid), log.read_text())
+            time.sleep(0.05)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
-            proc.wait(timeout=10)
+            proc.wait(timeout=15)
         finally:
             try:
                 os.killpg(proc.pid, signal.SIGKILL)
