@@ -14,6 +14,8 @@ pub struct CliArgs {
     pub help: bool,
     /// `-v/--version`.
     pub version: bool,
+    /// `--settings-reference` (hidden): print docs/settings.md, generated from the settings table.
+    pub settings_reference: bool,
     /// The positional APP_MODULE.
     pub app_module: Option<String>,
     /// Settings given, in table order, as given.
@@ -60,8 +62,10 @@ pub fn command() -> Command {
         .override_usage("rgunicorn [OPTIONS] [APP_MODULE]")
         .disable_version_flag(true)
         .disable_help_flag(true)
-        // As argparse: a repeated option's last value wins (GUNICORN_CMD_ARGS scripts rely on it).
+        // As argparse: a repeated option's last value wins (GUNICORN_CMD_ARGS scripts rely on it),
+        // and an unambiguous prefix of a long option is that option (`--work 3`).
         .args_override_self(true)
+        .infer_long_args(true)
         .arg(Arg::new("help").short('h').long("help").action(ArgAction::SetTrue).help("Show this help and exit."))
         .arg(
             Arg::new("version")
@@ -70,7 +74,8 @@ pub fn command() -> Command {
                 .action(ArgAction::SetTrue)
                 .help("Show the version and exit."),
         )
-        .arg(Arg::new("wsgi_app").value_name("APP_MODULE").help("The WSGI application: MODULE[:CALLABLE]."));
+        .arg(Arg::new("wsgi_app").value_name("APP_MODULE").help("The WSGI application: MODULE[:CALLABLE]."))
+        .arg(Arg::new("settings_reference").long("settings-reference").action(ArgAction::SetTrue).hide(true));
     for setting in SETTINGS.iter().filter(|s| s.kind != Kind::FileOnly) {
         let mut arg = Arg::new(setting.name).help(setting.help).help_heading(setting.section);
         let mut longs = Vec::new();
@@ -89,6 +94,9 @@ pub fn command() -> Command {
         }
         arg = match setting.kind {
             Kind::Value => arg.action(ArgAction::Set).value_name(meta(setting)).allow_hyphen_values(true),
+            Kind::OptionalValue(alone) => {
+                arg.action(ArgAction::Set).value_name(meta(setting)).num_args(0..=1).default_missing_value(alone)
+            }
             Kind::List => arg.action(ArgAction::Append).value_name(meta(setting)),
             Kind::Flag | Kind::FalseFlag => arg.action(ArgAction::SetTrue),
             Kind::FileOnly => arg,
@@ -112,12 +120,15 @@ fn collect(matches: &ArgMatches) -> CliArgs {
     let mut args = CliArgs {
         help: matches.get_flag("help"),
         version: matches.get_flag("version"),
+        settings_reference: matches.get_flag("settings_reference"),
         app_module: matches.get_one::<String>("wsgi_app").cloned(),
         settings: Vec::new(),
     };
     for setting in SETTINGS.iter().filter(|s| s.kind != Kind::FileOnly) {
         let given = match setting.kind {
-            Kind::Value => matches.get_one::<String>(setting.name).map(|v| Given::Text(v.clone())),
+            Kind::Value | Kind::OptionalValue(_) => {
+                matches.get_one::<String>(setting.name).map(|v| Given::Text(v.clone()))
+            }
             Kind::List => matches.get_many::<String>(setting.name).map(|vs| Given::List(vs.cloned().collect())),
             Kind::Flag => matches.get_flag(setting.name).then_some(Given::Flag(true)),
             Kind::FalseFlag => matches.get_flag(setting.name).then_some(Given::Flag(false)),
@@ -173,6 +184,20 @@ mod tests {
     fn last_repeated_value_wins() {
         let parsed = parse_args(&args(&["-w", "2", "-w", "5", "--preload", "--preload", "x"])).expect("parses");
         assert_eq!(parsed.text("workers"), Some("5"));
+    }
+
+    #[test]
+    fn proxy_protocol_alone_is_auto() {
+        let parsed = parse_args(&args(&["--proxy-protocol", "--workers", "2"])).expect("parses");
+        assert_eq!(parsed.text("proxy_protocol"), Some("auto"));
+        let parsed = parse_args(&args(&["--proxy-protocol", "v2", "x"])).expect("parses");
+        assert_eq!(parsed.text("proxy_protocol"), Some("v2"));
+    }
+
+    #[test]
+    fn long_option_prefixes_as_argparse() {
+        assert_eq!(parse_args(&args(&["--grace", "3", "x"])).expect("parses").text("graceful_timeout"), Some("3"));
+        assert!(parse_args(&args(&["--work", "3", "x"])).is_err(), "ambiguous, as argparse says");
     }
 
     #[test]

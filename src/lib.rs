@@ -208,6 +208,9 @@ fn warn_unimplemented(cfg: &Config, hooks: &config::hooks::Hooks) {
              (gunicorn's workers would keep the app the master preloaded)"
         );
     }
+    if logging::Level::from_name(&cfg.loglevel).is_none() {
+        crate::warning!("Unknown log level '{}': logging at info, as gunicorn does", cfg.loglevel);
+    }
     for name in cfg.unimplemented_in_use() {
         crate::warning!("Setting '{name}' is accepted but not implemented yet: it has no effect");
     }

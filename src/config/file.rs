@@ -34,14 +34,17 @@ pub fn apply_config_file(
         let Ok(Some(obj)) = namespace.get_item(setting.name) else {
             continue;
         };
-        let value = to_value(setting.ty, &obj).map_err(|expected| ConfigError::BadValue {
-            name: setting.name.to_string(),
-            value: obj.repr().map(|r| r.to_string()).unwrap_or_default(),
-            expected: expected.to_string(),
-        })?;
-        if matches!(setting.ty, Type::Hook | Type::Dict) {
+        let given = obj.repr().map(|r| r.to_string()).unwrap_or_default();
+        let bad =
+            |expected: String| ConfigError::BadValue { name: setting.name.to_string(), value: given.clone(), expected };
+        let obj = match setting.ty {
+            Type::Hook(arity) => checked_hook(py, &obj, arity, setting.name).map_err(bad)?,
+            _ => obj,
+        };
+        let value = to_value(&obj).map_err(|expected| bad(expected.to_string()))?;
+        if matches!(setting.ty, Type::Hook(_) | Type::Dict) || matches!(value, Value::Hook(_)) {
             // Keep the Python object itself: hooks are called, dicts (logconfig_dict) may hold
-            // values whose repr does not evaluate back.
+            // values whose repr does not evaluate back, a class may be a worker or logger class.
             hooks.insert(setting.name, obj.clone().unbind());
         }
         cfg.set_value(setting.name, value)?;
@@ -49,12 +52,23 @@ pub fn apply_config_file(
     Ok(())
 }
 
-/// A Python object as a setting value; `Err` says what was expected.
-fn to_value(ty: Type, obj: &Bound<'_, PyAny>) -> Result<Value, &'static str> {
-    if ty == Type::Hook {
-        if !obj.is_callable() {
-            return Err("a callable");
-        }
+/// gunicorn's `validate_callable(arity)` (`validate_post_request` for post_request): imports a
+/// dotted path, checks the arity, and returns what is to be called. `Err` is gunicorn's reason.
+fn checked_hook<'py>(
+    py: Python<'py>,
+    obj: &Bound<'py, PyAny>,
+    arity: u8,
+    name: &str,
+) -> Result<Bound<'py, PyAny>, String> {
+    py.import("rgunicorn._config")
+        .and_then(|m| m.call_method1("checked_hook", (obj, arity, name)))
+        .map_err(|err| err.value(py).str().map(|s| s.to_string()).unwrap_or_else(|_| "a callable".to_string()))
+}
+
+/// A Python object as a Python-shaped setting value (the validator decides what fits); `Err`
+/// says what would have been understood.
+fn to_value(obj: &Bound<'_, PyAny>) -> Result<Value, &'static str> {
+    if obj.is_callable() && !obj.is_instance_of::<PyString>() {
         let qualname = obj
             .getattr("__qualname__")
             .and_then(|q| q.extract::<String>())

@@ -3,6 +3,8 @@
 //! `GUNICORN_CMD_ARGS`, command line — goes through [`Config::set_value`], so a bad value is
 //! reported the same way whichever source it came from.
 
+pub mod addr;
+pub mod docs;
 pub mod file;
 pub mod hooks;
 pub mod parse;
@@ -16,8 +18,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::http::{HeaderMapPolicy, Limits};
-use parse::{check_shape, parse_value};
-use settings::{DefaultValue, Setting, SETTINGS};
+use parse::{from_cli_text, validate};
+use settings::{DefaultValue, Setting, Support, SETTINGS};
 use value::Value;
 
 /// Why a configuration could not be built. Printed as one line; the process then exits non-zero.
@@ -321,7 +323,7 @@ impl Config {
             DefaultValue::List(items) => Value::List(items.iter().map(|s| s.to_string()).collect()),
             DefaultValue::Dict(pairs) => Value::str_dict(pairs),
             DefaultValue::Hook(qualname) => Value::Hook(qualname.to_string()),
-            DefaultValue::Dynamic => match setting.name {
+            DefaultValue::Dynamic(_) => match setting.name {
                 "chdir" => Value::Str(env.cwd.clone()),
                 "user" => Value::Int(i64::from(env.euid)),
                 "group" => Value::Int(i64::from(env.egid)),
@@ -330,32 +332,31 @@ impl Config {
                     None => Value::List(vec!["127.0.0.1:8000".to_string()]),
                 },
                 "workers" => match env.var("WEB_CONCURRENCY") {
-                    Some(n) => parse_value(setting, n)?,
+                    // gunicorn: int(os.environ["WEB_CONCURRENCY"]).
+                    Some(n) => validate(setting, from_cli_text(setting, n)?)?,
                     None => Value::Int(1),
                 },
-                "forwarded_allow_ips" => {
-                    parse_value(setting, env.var("FORWARDED_ALLOW_IPS").unwrap_or("127.0.0.1,::1"))?
-                }
-                "control_socket" => {
-                    let home = env.var("HOME").unwrap_or("/");
-                    Value::Str(format!("{home}/.gunicorn/gunicorn.ctl"))
-                }
+                "forwarded_allow_ips" => validate(
+                    setting,
+                    Value::Str(env.var("FORWARDED_ALLOW_IPS").unwrap_or("127.0.0.1,::1").to_string()),
+                )?,
+                "control_socket" => Value::Str(default_control_socket(env)),
                 other => unreachable_default(other),
             },
         })
     }
 
-    /// Set one setting from its textual form (command line, environment).
+    /// Set one setting from command-line text (read as argparse reads it, then validated).
     pub fn set(&mut self, name: &str, text: &str) -> Result<(), ConfigError> {
         let setting = settings::find(name).ok_or_else(|| ConfigError::UnknownSetting(name.to_string()))?;
-        let value = parse_value(setting, text)?;
+        let value = from_cli_text(setting, text)?;
         self.set_value(name, value)
     }
 
-    /// Set one setting from a value (config file, repeated flags).
+    /// Set one setting from a Python-shaped value (config file, flags, repeated options).
     pub fn set_value(&mut self, name: &str, value: Value) -> Result<(), ConfigError> {
         let setting = settings::find(name).ok_or_else(|| ConfigError::UnknownSetting(name.to_string()))?;
-        let value = check_shape(setting, value)?;
+        let value = validate(setting, value)?;
         self.store(setting, value)?;
         self.explicit.insert(setting.name);
         Ok(())
@@ -395,6 +396,13 @@ impl Config {
             Value::List(items) => items.clone(),
             _ => Vec::new(),
         };
+        // gunicorn's validate_string lets None through; the server then behaves as by default.
+        let text_or_default = || {
+            text().unwrap_or_else(|| match setting.default {
+                DefaultValue::Str(d) => d.to_string(),
+                _ => String::new(),
+            })
+        };
         match setting.name {
             "bind" => {
                 let items = list();
@@ -408,13 +416,15 @@ impl Config {
                 self.bind = items;
             }
             "backlog" => self.backlog = i32::try_from(uint()?).map_err(|_| bad("an integer below 2^31"))?,
-            "workers" => self.workers = positive()?,
+            // 0 is valid, as in gunicorn: the master runs and TTIN adds workers.
+            "workers" => self.workers = uint()? as usize,
             "worker_class" => {
                 let name = text().unwrap_or_default();
                 self.worker_class = WorkerClass::parse(&name).ok_or_else(|| bad("sync, gthread or gevent"))?;
             }
-            "threads" => self.threads = positive()?,
-            "worker_connections" => self.worker_connections = positive()?,
+            // 0 is valid, as in gunicorn; the threaded workers use at least 1.
+            "threads" => self.threads = uint()? as usize,
+            "worker_connections" => self.worker_connections = uint()? as usize,
             "max_requests" => self.max_requests = uint()?,
             "max_requests_jitter" => self.max_requests_jitter = uint()?,
             "timeout" => self.timeout = uint()?,
@@ -432,8 +442,9 @@ impl Config {
                 self.limits.fields = if n == 0 || n > 32768 { 32768 } else { n };
             }
             "limit_request_field_size" => {
+                // gunicorn: 0 means its default maximum, 8190, not unlimited.
                 let n = uint()? as usize;
-                self.limits.field_size = if n == 0 { 8190 * 4 } else { n };
+                self.limits.field_size = if n == 0 { 8190 } else { n };
             }
             "permit_obsolete_folding" => self.limits.permit_obsolete_folding = flag(),
             "strip_header_spaces" => self.limits.strip_header_spaces = flag(),
@@ -476,10 +487,10 @@ impl Config {
                 self.raw_env = items;
             }
             "proc_name" => self.proc_name = text(),
-            "loglevel" => self.loglevel = text().unwrap_or_default().to_ascii_lowercase(),
-            "errorlog" => self.errorlog = text().unwrap_or_default(),
+            "loglevel" => self.loglevel = text_or_default().to_ascii_lowercase(),
+            "errorlog" => self.errorlog = text_or_default(),
             "accesslog" => self.accesslog = text(),
-            "access_log_format" => self.access_log_format = text().unwrap_or_default(),
+            "access_log_format" => self.access_log_format = text_or_default(),
             "worker_tmp_dir" => self.worker_tmp_dir = text(),
             "forwarded_allow_ips" => self.forwarded_allow_ips = list(),
             "secure_scheme_headers" => {
@@ -489,22 +500,20 @@ impl Config {
                 }
             }
             "daemon" => self.daemon = flag(),
-            "umask" => {
-                self.umask =
-                    u32::try_from(uint()?).ok().filter(|m| *m <= 0o777).ok_or_else(|| bad("a mode from 0 to 0o777"))?
-            }
+            // As os.umask: only the permission bits count.
+            "umask" => self.umask = (uint()? & 0o777) as u32,
             "user" => self.uid = u32::try_from(uint()?).map_err(|_| bad("a uid"))?,
             "group" => self.gid = u32::try_from(uint()?).map_err(|_| bad("a gid"))?,
             "initgroups" => self.initgroups = flag(),
-            "statsd_host" => self.statsd_host = text(),
+            "statsd_host" => self.statsd_host = addr::statsd_target(value),
             "statsd_prefix" => self.statsd_prefix = text().unwrap_or_default(),
             "dogstatsd_tags" => self.dogstatsd_tags = text().unwrap_or_default(),
             "capture_output" => self.capture_output = flag(),
             "logconfig" => self.logconfig = text(),
             "logconfig_json" => self.logconfig_json = text(),
             "syslog" => self.syslog = flag(),
-            "syslog_addr" => self.syslog_addr = text().unwrap_or_default(),
-            "syslog_facility" => self.syslog_facility = text().unwrap_or_default(),
+            "syslog_addr" => self.syslog_addr = text_or_default(),
+            "syslog_facility" => self.syslog_facility = text_or_default(),
             "syslog_prefix" => self.syslog_prefix = text(),
             "disable_redirect_access_to_syslog" => self.disable_redirect_access_to_syslog = flag(),
             "check_config" => self.check_config = flag(),
@@ -625,19 +634,63 @@ impl Config {
         self.workers > 1
     }
 
-    /// Settings that were set but have no effect yet, to warn about at start.
+    /// Settings without effect yet that some source set to something other than their default,
+    /// to warn about at start (a config file repeating a default is not worth a warning).
     pub fn unimplemented_in_use(&self) -> Vec<&'static str> {
-        SETTINGS.iter().filter(|s| !s.implemented && self.explicit.contains(s.name)).map(|s| s.name).collect()
+        SETTINGS
+            .iter()
+            .filter(|s| s.support == Support::NoEffect && self.explicit.contains(s.name))
+            .filter(|s| self.default_value(s).ok().as_ref() != self.values.get(s.name))
+            .map(|s| s.name)
+            .collect()
     }
 
-    /// `--print-config`: every setting, sorted, as `name = value` with the names aligned.
+    /// `--print-config`: every gunicorn setting, sorted, as `name = value` with the names aligned,
+    /// as gunicorn prints them; rgunicorn's own settings only when some source set them.
     pub fn print_config(&self) -> String {
-        let width = self.values.keys().map(|k| k.len()).max().unwrap_or(0);
+        let shown: Vec<(&str, &Value)> = self
+            .values
+            .iter()
+            .filter(|(name, _)| {
+                settings::find(name).is_some_and(Setting::is_gunicorns) || self.explicit.contains(*name)
+            })
+            .map(|(name, value)| (*name, value))
+            .collect();
+        let width = shown.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
         let mut out = String::new();
-        for (name, value) in &self.values {
+        for (name, value) in shown {
             out.push_str(&format!("{name:width$} = {value}\n"));
         }
         out
+    }
+}
+
+/// gunicorn's `_get_default_control_socket`: `$XDG_RUNTIME_DIR/gunicorn.ctl` when that is a
+/// directory, else `~/.gunicorn/gunicorn.ctl` (`~` as `os.path.expanduser` finds it).
+fn default_control_socket(env: &Environment) -> String {
+    if let Some(xdg) = env.var("XDG_RUNTIME_DIR").filter(|d| !d.is_empty() && std::path::Path::new(d).is_dir()) {
+        return py_path_join(xdg, "gunicorn.ctl");
+    }
+    let home = match env.var("HOME") {
+        Some(home) => home.to_string(),
+        None => nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(env.euid))
+            .ok()
+            .flatten()
+            .map(|u| u.dir.display().to_string())
+            .unwrap_or_else(|| "~".to_string()),
+    };
+    // expanduser strips trailing slashes and turns an empty home into "/".
+    let trimmed = home.trim_end_matches('/');
+    let home = if trimmed.is_empty() { "/" } else { trimmed };
+    py_path_join(&py_path_join(home, ".gunicorn"), "gunicorn.ctl")
+}
+
+/// `os.path.join(a, b)` for a relative `b`.
+fn py_path_join(a: &str, b: &str) -> String {
+    if a.is_empty() || a.ends_with('/') {
+        format!("{a}{b}")
+    } else {
+        format!("{a}/{b}")
     }
 }
 
@@ -682,7 +735,7 @@ mod tests {
     fn bad_values_name_the_setting() {
         let mut cfg = Config::with_env_defaults(env(&[])).expect("defaults");
         for (name, value) in
-            [("workers", "0"), ("workers", "x"), ("timeout", "-1"), ("header_map", "keep"), ("raw_env", "NOEQUALS")]
+            [("workers", "-1"), ("workers", "x"), ("timeout", "-1"), ("header_map", "keep"), ("raw_env", "NOEQUALS")]
         {
             let err = cfg.set(name, value).expect_err("must be rejected");
             assert!(err.to_string().contains(name), "{err}");

@@ -35,7 +35,7 @@ pub fn server_argv(ini: &str, local: &[(String, String)]) -> Result<Vec<String>,
             )));
         };
         match setting.kind {
-            Kind::Value | Kind::List => argv.extend([format!("{flag}={value}")]),
+            Kind::Value | Kind::OptionalValue(_) | Kind::List => argv.extend([format!("{flag}={value}")]),
             Kind::Flag | Kind::FalseFlag => {
                 let on = truth(&value).ok_or_else(|| ConfigError::BadValue {
                     name: name.clone(),

@@ -27,6 +27,9 @@ pub fn resolve(py: Python<'_>, argv: &[String], env: Environment) -> Result<Invo
     if cli.version {
         return Ok(Invocation::Version);
     }
+    if cli.settings_reference {
+        return Ok(Invocation::Help(super::docs::settings_reference()));
+    }
     let mut env_args = Vec::new();
     for var in ["GUNICORN_CMD_ARGS", "RGUNICORN_CMD_ARGS"] {
         if let Some(text) = env.vars.get(var) {
@@ -38,9 +41,20 @@ pub fn resolve(py: Python<'_>, argv: &[String], env: Environment) -> Result<Invo
     }
 
     let default_file = std::path::Path::new(&env.cwd).join("gunicorn.conf.py");
+    let cwd = env.cwd.clone();
     let mut cfg = Config::with_env_defaults(env)?;
     let mut hooks = Hooks::default();
     let explicit = cli.text("config").or_else(|| env_args.iter().rev().find_map(|a: &CliArgs| a.text("config")));
+    let project_dirs: Vec<String> =
+        env_args.iter().chain(std::iter::once(&cli)).filter_map(|a| a.text("chdir")).filter_map(project_dir).collect();
+    py.import("rgunicorn._config")
+        .and_then(|m| m.call_method1("prepare_sys_path", (cwd, project_dirs)))
+        .map_err(|e| ConfigError::ConfigFile(format!("Cannot prepare sys.path: {e}")))?;
+    // As gunicorn: the command line's APP_MODULE is default_proc_name before the config file runs,
+    // so a config file may still set default_proc_name.
+    if let Some(app) = &cli.app_module {
+        cfg.set_app_module(app);
+    }
     match explicit {
         Some(location) => apply_config_file(py, location, &mut cfg, &mut hooks)?,
         None if default_file.exists() => {
@@ -48,21 +62,25 @@ pub fn resolve(py: Python<'_>, argv: &[String], env: Environment) -> Result<Invo
         }
         None => {}
     }
-    // A bad value on a command line is a usage error (exit 2), as argparse makes it in gunicorn.
-    let usage = |e: ConfigError| match e {
-        ConfigError::BadValue { .. } => ConfigError::Usage(e.to_string()),
-        other => other,
-    };
+    // As in gunicorn, text argparse cannot read (`-w x`) is a usage error (exit 2), a value its
+    // validator refuses (`-w -1`) a configuration error (exit 1).
     for parsed in &env_args {
-        parsed.apply(&mut cfg).map_err(usage)?;
-        if let Some(app) = &parsed.app_module {
+        parsed.apply(&mut cfg)?;
+        if let (Some(app), None) = (&parsed.app_module, &cli.app_module) {
             cfg.set_app_module(app);
         }
     }
-    cli.apply(&mut cfg).map_err(usage)?;
-    if let Some(app) = &cli.app_module {
-        cfg.set_app_module(app);
-    }
+    cli.apply(&mut cfg)?;
     cfg.apply_paste()?;
     Ok(Invocation::Serve(Box::new(cfg), hooks))
+}
+
+/// A `--chdir` from a command line as the absolute directory it names, if it is one (a bad one
+/// is reported when the command line is applied).
+fn project_dir(text: &str) -> Option<String> {
+    let setting = super::settings::find("chdir")?;
+    match super::parse::validate(setting, super::value::Value::Str(text.to_string())) {
+        Ok(super::value::Value::Str(dir)) => Some(dir),
+        _ => None,
+    }
 }

@@ -19,9 +19,19 @@ pub enum Value {
     Dict(Vec<(String, String)>),
     /// A callable, shown as gunicorn shows it: `<qualname()>`.
     Hook(String),
+    /// A tuple (the statsd address, `('localhost', 8125)`).
+    Tuple(Vec<Value>),
 }
 
 impl Value {
+    /// Python's `repr()` of the value (strings quoted), for items inside containers.
+    pub fn repr(&self) -> String {
+        match self {
+            Value::Str(s) => py_repr(s),
+            other => other.to_string(),
+        }
+    }
+
     /// A dict of strings.
     pub fn str_dict(pairs: &[(&str, &str)]) -> Value {
         Value::Dict(pairs.iter().map(|(k, v)| (py_repr(k), py_repr(v))).collect())
@@ -57,6 +67,11 @@ impl fmt::Display for Value {
                 f.write_str("}")
             }
             Value::Hook(qualname) => write!(f, "<{qualname}()>"),
+            Value::Tuple(items) => {
+                let inner: Vec<String> = items.iter().map(Value::repr).collect();
+                let comma = if items.len() == 1 { "," } else { "" };
+                write!(f, "({}{comma})", inner.join(", "))
+            }
         }
     }
 }
@@ -114,6 +129,21 @@ pub fn parse_py_int(text: &str) -> Option<i64> {
     Some(if neg { -n } else { n })
 }
 
+/// Python's `int(text)` (argparse `type=int`): base 10, leading zeros allowed, `_` between digits.
+pub fn parse_py_int_base10(text: &str) -> Option<i64> {
+    let t = text.trim();
+    let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
+    if digits.is_empty()
+        || !digits.bytes().all(|b| b.is_ascii_digit() || b == b'_')
+        || digits.starts_with('_')
+        || digits.ends_with('_')
+        || digits.contains("__")
+    {
+        return None;
+    }
+    t.replace('_', "").parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,6 +175,9 @@ mod tests {
         }
         for bad in ["022", "", "x", "1.5", "0x", "_1"] {
             assert_eq!(parse_py_int(bad), None, "{bad}");
+        }
+        for (text, want) in [("022", Some(22)), (" 7 ", Some(7)), ("-3", Some(-3)), ("1_0", Some(10)), ("0x1", None)] {
+            assert_eq!(parse_py_int_base10(text), want, "{text}");
         }
     }
 }

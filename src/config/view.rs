@@ -50,6 +50,8 @@ fn to_python(py: Python<'_>, value: &Value) -> PyResult<Py<PyAny>> {
         Value::Str(s) => s.into_pyobject(py)?.into_any().unbind(),
         Value::List(items) => PyList::new(py, items)?.into_any().unbind(),
         // Dict entries are kept as Python literals, so the dict's text form evaluates back to it.
-        Value::Dict(_) => py.import("ast")?.call_method1("literal_eval", (value.to_string(),))?.unbind(),
+        Value::Dict(_) | Value::Tuple(_) => {
+            py.import("ast")?.call_method1("literal_eval", (value.to_string(),))?.unbind()
+        }
     })
 }

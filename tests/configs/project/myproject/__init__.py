@@ -1,0 +1,1 @@
+"""A small project for the config corpus: what real gunicorn.conf.py files import."""
