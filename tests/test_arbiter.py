@@ -340,3 +340,23 @@ def test_sleeping_worker_runs_worker_abort_and_int_runs_worker_int(start_server,
     os.kill(second, signal.SIGINT)
     srv.wait_workers(1, exclude=[worker, second], deadline=10)
     assert ["worker_int", str(second), str(second)] in hook_lines(log)
+
+
+def test_term_reaching_a_worker_still_in_fork_stops_it(start_server, tmp_path):
+    """A TERM that arrives while a new worker is still inside os.fork() (its at-fork steps) is
+    not lost: the worker stops instead of booting and serving until --graceful-timeout."""
+    marker = tmp_path / "forking"
+    srv = start_server(
+        APP, "-c", str(APPS_DIR / "slow_fork_conf.py"), "-w", "1", "--graceful-timeout", "15",
+        env={"FORK_MARKER": str(marker)},
+    )
+    first = srv.wait_workers(1)
+    Path(str(marker) + ".arm").touch()
+    srv.signal(signal.SIGTTIN)
+    assert wait_for_file(marker, 10), srv.log()[-2000:]
+    started = time.monotonic()
+    srv.signal(signal.SIGTERM)
+    assert srv.wait_exit(10) == 0
+    took = time.monotonic() - started
+    assert took < 5, f"the master took {took:.1f}s: the worker in fork missed its TERM\n{srv.log()[-2000:]}"
+    assert all(not os.path.exists(f"/proc/{pid}") for pid in first)

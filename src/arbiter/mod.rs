@@ -477,9 +477,18 @@ impl Arbiter {
         )?;
         self.call_hook(py, "pre_fork", (object.clone_ref(py),));
         // os.fork() runs CPython's and libraries' at-fork handlers, which a bare fork(2) would skip.
-        let pid: i32 = py.import("os")?.call_method0("fork")?.extract()?;
+        let blocked = SignalQueue::block()?;
+        let forked = py.import("os").and_then(|os| os.call_method0("fork")).and_then(|pid| pid.extract::<i32>());
+        let pid = match forked {
+            Ok(pid) => pid,
+            Err(e) => {
+                blocked.restore();
+                return Err(e);
+            }
+        };
         if pid == 0 {
             self.signals.forget_in_child();
+            blocked.restore();
             object.get().set_pid(std::process::id());
             set_proc_title(py, &format!("worker [{}]", proc_name(&self.cfg)));
             self.call_hook(py, "post_fork", (object.clone_ref(py),));
@@ -498,6 +507,7 @@ impl Arbiter {
             self.call_hook(py, "worker_exit", (object.clone_ref(py),));
             exit_child(py, code);
         }
+        blocked.restore();
         object.get().set_pid(pid as u32);
         let _ = self.server.get().workers(py).set_item(pid, object.clone_ref(py));
         self.workers.insert(pid, WorkerSlot { age: self.worker_age, heartbeat, object, timeout_kill: None });

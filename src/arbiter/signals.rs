@@ -6,6 +6,7 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 
 use nix::fcntl::OFlag;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::{pthread_sigmask, SigSet, SigmaskHow, Signal};
 use signal_hook::consts::signal::*;
 use signal_hook::SigId;
 
@@ -84,9 +85,37 @@ impl SignalQueue {
         }
     }
 
+    /// Hold the master's signals back until [`BlockedSignals::restore`]: across a fork, so that a
+    /// signal meant for the new worker cannot reach it while it still runs the master's handlers
+    /// (which would write it into the master's queue and lose it for the worker). The child
+    /// restores the mask after [`Self::forget_in_child`], so a TERM sent during the fork is then
+    /// delivered to it with the default action.
+    pub fn block() -> io::Result<BlockedSignals> {
+        let mut set = SigSet::empty();
+        for &sig in MASTER_SIGNALS {
+            set.add(Signal::try_from(sig).map_err(io::Error::from)?);
+        }
+        let mut previous = SigSet::empty();
+        pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&set), Some(&mut previous)).map_err(io::Error::from)?;
+        Ok(BlockedSignals { previous })
+    }
+
     /// Wake the loop as if a signal had arrived (used by the master itself).
     pub fn wake(&self, sig: i32) {
         let _ = nix::unistd::write(&self.write, &[sig as u8]);
+    }
+}
+
+/// The signal mask from before [`SignalQueue::block`]; pending signals arrive once it is restored.
+#[must_use = "signals stay blocked until restore() is called"]
+pub struct BlockedSignals {
+    previous: SigSet,
+}
+
+impl BlockedSignals {
+    /// Put the previous mask back; a signal that arrived meanwhile is delivered now.
+    pub fn restore(self) {
+        let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&self.previous), None);
     }
 }
 
