@@ -85,8 +85,13 @@ def run_to_exit(args, cwd, deadline=20.0):
     Returns (returncode, stdout, stderr). Whatever happens, its process group is killed
     afterwards, so a server that started serving instead of exiting leaves nothing behind.
     """
+    return run_command(server_command() + list(args), cwd, deadline)
+
+
+def run_command(cmd, cwd, deadline=20.0):
+    """`run_to_exit` for any command line (a shell pipeline around the server, say)."""
     proc = subprocess.Popen(
-        server_command() + list(args),
+        cmd,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -99,7 +104,7 @@ def run_to_exit(args, cwd, deadline=20.0):
         out, err = proc.communicate(timeout=deadline)
         return proc.returncode, out, err
     except subprocess.TimeoutExpired:
-        raise AssertionError(f"{args} still running after {deadline}s") from None
+        raise AssertionError(f"{cmd} still running after {deadline}s") from None
     finally:
         try:
             os.killpg(proc.pid, signal.SIGKILL)

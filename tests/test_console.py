@@ -4,14 +4,11 @@
 case runs the real command in a real shell pipeline; the same cases pass against gunicorn.
 """
 
-import os
 import shlex
-import signal
-import subprocess
 
 import pytest
 
-from server import APPS_DIR, STOP_DEADLINE, UNDER_GUNICORN, base_env, server_command
+from server import APPS_DIR, UNDER_GUNICORN, run_command, server_command
 
 PIPELINES = [
     pytest.param(["--help"], id="help"),
@@ -23,26 +20,7 @@ PIPELINES = [
 def run_piped(args, reader):
     """`<server> ARGS | READER` with pipefail: returns (the pipeline's status, stdout, stderr)."""
     command = " ".join(shlex.quote(part) for part in server_command() + args)
-    script = f"set -o pipefail; {command} | {reader}"
-    proc = subprocess.Popen(
-        ["bash", "-c", script],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=base_env(),
-        cwd=str(APPS_DIR),
-        start_new_session=True,
-    )
-    try:
-        out, err = proc.communicate(timeout=30)
-        return proc.returncode, out, err
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.wait(timeout=STOP_DEADLINE)
+    return run_command(["bash", "-c", f"set -o pipefail; {command} | {reader}"], APPS_DIR, deadline=30)
 
 
 @pytest.mark.parametrize("args", PIPELINES)
