@@ -40,7 +40,8 @@ fi
 VENV_PY="$PWD/.venv/bin/python"
 
 "$VENV_PY" -m pip install -q --disable-pip-version-check --upgrade pip
-"$VENV_PY" -m pip install -q --disable-pip-version-check pytest pytest-timeout requests flask django gevent gunicorn
+"$VENV_PY" -m pip install -q --disable-pip-version-check pytest pytest-timeout requests flask django gevent gunicorn \
+    uvicorn-worker fastapi aiohttp tornado
 "$VENV_PY" -m pip install -q --disable-pip-version-check .
 
 # The crate links libpython: build and run its tests against the venv's interpreter.

@@ -34,12 +34,13 @@ pub fn apply_config_file(
         let Ok(Some(obj)) = namespace.get_item(setting.name) else {
             continue;
         };
+        let obj = if setting.ty == Type::Class { class_or_value(obj) } else { obj };
         let value = to_value(setting.ty, &obj).map_err(|expected| ConfigError::BadValue {
             name: setting.name.to_string(),
             value: obj.repr().map(|r| r.to_string()).unwrap_or_default(),
             expected: expected.to_string(),
         })?;
-        if matches!(setting.ty, Type::Hook | Type::Dict) {
+        if matches!(setting.ty, Type::Hook | Type::Dict) || matches!(value, Value::Hook(_)) {
             // Keep the Python object itself: hooks are called, dicts (logconfig_dict) may hold
             // values whose repr does not evaluate back.
             hooks.insert(setting.name, obj.clone().unbind());
@@ -49,8 +50,26 @@ pub fn apply_config_file(
     Ok(())
 }
 
+/// gunicorn's `validate_class`: a function or method set for a class setting is called for the class.
+fn class_or_value(obj: Bound<'_, PyAny>) -> Bound<'_, PyAny> {
+    let py = obj.py();
+    let is =
+        |check: &str| py.import("inspect").and_then(|m| m.call_method1(check, (&obj,))?.is_truthy()).unwrap_or(false);
+    if is("isfunction") || is("ismethod") {
+        if let Ok(made) = obj.call0() {
+            return made;
+        }
+    }
+    obj
+}
+
 /// A Python object as a setting value; `Err` says what was expected.
 fn to_value(ty: Type, obj: &Bound<'_, PyAny>) -> Result<Value, &'static str> {
+    if ty == Type::Class && obj.is_instance_of::<pyo3::types::PyType>() {
+        // Shown by --print-config as gunicorn shows any callable value: `<MyWorker()>`.
+        let qualname = obj.getattr("__qualname__").and_then(|q| q.extract::<String>()).unwrap_or_default();
+        return Ok(Value::Hook(qualname));
+    }
     if ty == Type::Hook {
         if !obj.is_callable() {
             return Err("a callable");

@@ -25,7 +25,7 @@ pub fn parse_value(setting: &Setting, text: &str) -> Result<Value, ConfigError> 
             "false" | "0" | "no" | "n" | "off" => Value::Bool(false),
             _ => return Err(bad("true or false")),
         },
-        Type::Str | Type::OptStr => Value::Str(text.to_string()),
+        Type::Str | Type::OptStr | Type::Class => Value::Str(text.to_string()),
         Type::ListStr => Value::List(vec![text.to_string()]),
         Type::CommaList => {
             Value::List(text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect())
@@ -87,7 +87,7 @@ pub(super) fn check_shape(setting: &Setting, value: Value) -> Result<Value, Conf
         (Type::Bool, Value::None) if setting.name == "sendfile" => Ok(Value::None),
         (Type::ListStr | Type::CommaList, v @ Value::List(_)) => Ok(v),
         (Type::Dict, v @ Value::Dict(_)) => Ok(v),
-        (Type::Hook, v @ Value::Hook(_)) => Ok(v),
+        (Type::Hook | Type::Class, v @ Value::Hook(_)) => Ok(v),
         (ty, v) => Err(bad(&v, expected_for(ty))),
     }
 }
@@ -103,6 +103,7 @@ fn expected_for(ty: Type) -> &'static str {
         Type::Group => "a group name or gid",
         Type::Dict => "a dict",
         Type::Hook => "a callable",
+        Type::Class => "a class or a dotted path to one",
     }
 }
 

@@ -46,6 +46,8 @@ pub enum Type {
     Dict,
     /// A callable hook (config file only).
     Hook,
+    /// gunicorn's `validate_class`: a dotted path or name, or a class object set in a config file.
+    Class,
 }
 
 /// A setting's default before any source is applied.
@@ -131,7 +133,7 @@ pub static SETTINGS: &[Setting] = &[
     s!("errorlog", "Logging", ["--error-logfile", "--log-file"], Value, T::Str, D::Str("-"), true, "The error log file ('-' is stderr)."),
     s!("loglevel", "Logging", ["--log-level"], Value, T::Choice(&["debug", "info", "warning", "error", "critical"]), D::Str("info"), true, "The error log level."),
     s!("capture_output", "Logging", ["--capture-output"], Flag, T::Bool, D::Bool(false), true, "Send the workers' stdout and stderr to the error log."),
-    s!("logger_class", "Logging", ["--logger-class"], Value, T::Str, D::Str("gunicorn.glogging.Logger"), false, "The logger class."),
+    s!("logger_class", "Logging", ["--logger-class"], Value, T::Class, D::Str("gunicorn.glogging.Logger"), true, "The logger class: a subclass of gunicorn.glogging.Logger (dotted path or class)."),
     s!("logconfig", "Logging", ["--log-config"], Value, T::OptStr, D::None, true, "A logging.config.fileConfig file."),
     s!("logconfig_dict", "Logging", [], FileOnly, T::Dict, D::Dict(&[]), true, "A logging.config.dictConfig dict."),
     s!("logconfig_json", "Logging", ["--log-config-json"], Value, T::OptStr, D::None, true, "A JSON file for logging.config.dictConfig."),
@@ -206,7 +208,7 @@ pub static SETTINGS: &[Setting] = &[
     s!("backlog", "Server Socket", ["--backlog"], Value, T::PosInt, D::Int(2048), true, "The listen backlog."),
     // Worker processes
     s!("workers", "Worker Processes", ["-w", "--workers"], Value, T::PosInt, D::Dynamic, true, "The number of worker processes (default: WEB_CONCURRENCY, else 1)."),
-    s!("worker_class", "Worker Processes", ["-k", "--worker-class"], Value, T::Str, D::Str("sync"), true, "The worker type: sync, gthread or gevent."),
+    s!("worker_class", "Worker Processes", ["-k", "--worker-class"], Value, T::Class, D::Str("sync"), true, "The worker type: sync, gthread, gevent, tornado, or a worker class (module.Class, egg:dist#name)."),
     s!("threads", "Worker Processes", ["--threads"], Value, T::PosInt, D::Int(1), true, "Threads per worker; more than 1 makes a sync worker gthread."),
     s!("worker_connections", "Worker Processes", ["--worker-connections"], Value, T::PosInt, D::Int(1000), true, "The maximum number of open connections per worker."),
     s!("max_requests", "Worker Processes", ["--max-requests"], Value, T::PosInt, D::Int(0), true, "Restart a worker after this many requests (0 = never)."),
