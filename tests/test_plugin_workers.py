@@ -200,6 +200,13 @@ def test_tornado_worker_serves_a_wsgi_app(serve, kind):
     assert resp.status == 200 and resp.body == b"worker class: -\n"
 
 
+@pytest.mark.parametrize("kind", SERVERS)
+def test_gunicorn_asgi_worker_by_its_name(serve, kind):
+    """gunicorn 27's own `-k asgi`: rgunicorn has no such worker and runs gunicorn's class."""
+    srv = serve(kind, "fastapi_app:app", "-k", "asgi")
+    assert json_get(srv, "/")["pid"] in srv.workers()
+
+
 # -- user classes ------------------------------------------------------------------------------
 
 
@@ -270,6 +277,21 @@ def test_unusable_worker_class_fails_at_once(kind, spec, named, tmp_path):
         assert "Traceback" not in err
         if spec == "eventlet":
             assert "gevent" in lines[0]
+
+
+@pytest.mark.parametrize("kind", SERVERS)
+@pytest.mark.parametrize("spec, app, code", [
+    ("plugin_workers.BrokenWorker", "plugin_workers:app", 3),
+    ("plugin_workers.MarkedSyncWorker", "plugin_workers:no_such_app", 4),
+])
+def test_boot_failures_stop_the_master_with_gunicorns_codes(kind, spec, app, code, tmp_path):
+    # One worker: with two, gunicorn 27.0.1 meets the second failure while halting and exits 1
+    # with a HaltServer traceback (rgunicorn exits 3 or 4 either way).
+    started = time.monotonic()
+    got, out, err = _run(kind, ["-b", "127.0.0.1:0", "-w", "1", "-k", spec, app], tmp_path)
+    assert got == code, err[-2000:]
+    assert err.count("Booting worker") == 1, "respawned: " + err[-2000:]
+    assert time.monotonic() - started < 20
 
 
 def _run(kind, args, cwd, env=None):

@@ -76,3 +76,12 @@ class OwnBaseWorker(OwnBase):
     def run(self):
         body = ("own base: %s %s" % (type(self.cfg).__module__, self.wsgi.__name__)).encode()
         _serve_plain(self, body, self.notify)
+
+
+if GunicornWorker is not None:
+
+    class BrokenWorker(GunicornWorker):
+        """Fails while booting, before run(): the master must stop, not respawn it forever."""
+
+        def init_process(self):
+            raise RuntimeError("this worker cannot boot")

@@ -2,7 +2,8 @@
 
 rgunicorn's own workers, by the names `-k` takes. `sync`, `gthread` and `gevent` (with gevent's
 own aliases) are served in Rust (`rgunicorn.workers.rust` names them; they are not Python classes
-to subclass). `tornado` is a Python worker on `rgunicorn.workers.base.Worker`. Any other value of
+to subclass). `tornado` is a Python worker on `rgunicorn.workers.base.Worker`. A name only
+gunicorn has (`asgi`) means gunicorn's class, when gunicorn is installed. Any other value of
 `-k` is a plug-in class loaded as gunicorn loads it (`load_class`).
 """
 
@@ -31,4 +32,14 @@ def load_class(uri):
     if isinstance(uri, str) and uri.strip() in REMOVED_WORKERS:
         raise ClassLoadError("worker class %r: %s" % (uri, REMOVED_WORKERS[uri.strip()]))
     return _load_class(uri, default="gunicorn.workers.sync.SyncWorker", section="gunicorn.workers",
-                       supported=SUPPORTED_WORKERS)
+                       supported={**_gunicorn_only_workers(), **SUPPORTED_WORKERS})
+
+
+def _gunicorn_only_workers():
+    """gunicorn's own names that rgunicorn has no worker for (gunicorn 27's `asgi`): with
+    gunicorn installed, `-k asgi` runs gunicorn's class as a plug-in, as it would under gunicorn."""
+    try:
+        from gunicorn.workers import SUPPORTED_WORKERS as gunicorn_workers
+    except Exception:
+        return {}
+    return {name: path for name, path in gunicorn_workers.items() if name not in SUPPORTED_WORKERS}
