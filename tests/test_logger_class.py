@@ -65,3 +65,28 @@ def test_json_logger_class_writes_error_and_access_logs(serve, kind, worker):
     messages = [(e["level"], e["message"]) for e in errors]
     assert ("INFO", f"Booting worker with pid: {pid}") in messages
     assert any(level == "INFO" and message.startswith("Listening at: http://127.0.0.1:") for level, message in messages)
+
+
+@pytest.mark.parametrize("kind", list(COMMANDS))
+def test_plugin_worker_log_with_syslog_writes_each_record_once(serve, kind):
+    """The default Logger a plug-in gets, with --log-syslog: records reach the error log once
+    (rgunicorn forwards its own records to syslog; they must not come back into its file)."""
+    import socket
+
+    syslog = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    syslog.bind(("127.0.0.1", 0))
+    try:
+        port = syslog.getsockname()[1]
+        srv = serve(kind, "plugin_workers:app", "-k", "plugin_workers.MarkedSyncWorker", "--log-syslog",
+                    "--log-syslog-to", f"udp://127.0.0.1:{port}", "--access-logfile", "-")
+        assert srv.get("/once").status == 200
+        [pid] = srv.workers()
+        srv.signal(signal.SIGTERM)
+        assert srv.wait_exit(15) == 0
+        assert srv.log().count(f"Booting worker with pid: {pid}") == 1, srv.log()
+        assert srv.stdout().count('"GET /once HTTP/1.1" 200') == 1, srv.stdout()
+        syslog.settimeout(2)
+        received = syslog.recv(65536)
+        assert received.startswith(b"<"), received
+    finally:
+        syslog.close()

@@ -220,6 +220,16 @@ def test_sync_worker_subclass_by_dotted_path_or_entry_point(serve, kind, spec):
 
 
 @pytest.mark.parametrize("kind", SERVERS)
+def test_thread_worker_subclass_keeps_connections_alive(serve, kind):
+    srv = serve(kind, "plugin_workers:app", "-k", "plugin_workers.MarkedThreadWorker", "--threads", "2")
+    with rawhttp.connect(srv.address) as conn:
+        for _ in range(2):  # two requests on one connection: gunicorn's gthread keep-alive
+            conn.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+            raw = rawhttp.read_until(conn, b"worker class: MarkedThreadWorker\n")
+            assert raw.startswith(b"HTTP/1.1 200 ")
+
+
+@pytest.mark.parametrize("kind", SERVERS)
 def test_class_object_in_config_file_and_hooks_see_the_instance(serve, kind, tmp_path):
     hook_log = tmp_path / "hooks.log"
     srv = serve(kind, "plugin_workers:app", "-c", str(APPS_DIR / "plugin_conf.py"), env={"HOOK_LOG": str(hook_log)})

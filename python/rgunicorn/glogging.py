@@ -41,7 +41,15 @@ class SafeAtoms(dict):
         return super().__getitem__(k) if k in self else "-"
 
 
-class _ErrorLogHandler(logging.Handler):
+class _RgunicornHandler(logging.Handler):
+    """A handler writing to one of rgunicorn's log files. Records rgunicorn itself forwarded to
+    Python (for syslog) are already in those files and are skipped."""
+
+    def filter(self, record):
+        return not getattr(record, "rgunicorn_forwarded", False) and super().filter(record)
+
+
+class _ErrorLogHandler(_RgunicornHandler):
     """Writes formatted records to rgunicorn's error log, one write per record."""
 
     def emit(self, record):
@@ -51,7 +59,7 @@ class _ErrorLogHandler(logging.Handler):
             self.handleError(record)
 
 
-class _AccessLogHandler(logging.Handler):
+class _AccessLogHandler(_RgunicornHandler):
     """Writes formatted lines to rgunicorn's access log."""
 
     def emit(self, record):

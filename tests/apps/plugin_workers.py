@@ -1,8 +1,8 @@
 """Worker classes written by "users" for the plug-in tests, and a WSGI app that tells which
 worker class served it.
 
-- `MarkedSyncWorker`: a subclass of gunicorn's own SyncWorker that marks the process, as an
-  in-house subclass adding a metric or a check would.
+- `MarkedSyncWorker`, `MarkedThreadWorker`: subclasses of gunicorn's own SyncWorker and
+  ThreadWorker that mark the process, as an in-house subclass adding a metric or a check would.
 - `FileBeatWorker`: beats only by touching `self.tmp.fileno()` itself (as meinheld did), never
   through `notify()`; `SilentWorker` beats once and then never again.
 - `OwnBaseWorker`: a worker on rgunicorn's own base class, without gunicorn.
@@ -42,13 +42,19 @@ def _serve_plain(worker, body, beat):
 
 try:
     from gunicorn.workers.base import Worker as GunicornWorker
+    from gunicorn.workers.gthread import ThreadWorker
     from gunicorn.workers.sync import SyncWorker
 except ImportError:  # the own-base test runs without gunicorn too
-    GunicornWorker = SyncWorker = None
+    GunicornWorker = SyncWorker = ThreadWorker = None
 
 if SyncWorker is not None:
 
     class MarkedSyncWorker(SyncWorker):
+        def init_process(self):
+            os.environ[MARK] = type(self).__name__
+            super().init_process()
+
+    class MarkedThreadWorker(ThreadWorker):
         def init_process(self):
             os.environ[MARK] = type(self).__name__
             super().init_process()
