@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -38,15 +39,23 @@ def serve(request, tmp_path_factory):
     """`serve(kind, app, *args, env=None, ready=True)`: a server of that kind; always stopped."""
     started = []
 
-    def start(kind, app, *args, env=None, ready=True):
+    def start(kind, app, *args, env=None, ready=True, port=None, console_script=False):
+        command = COMMANDS[kind]
+        if console_script and kind == "gunicorn":
+            # `python -m gunicorn` re-execs gunicorn/__main__.py as a script on USR2, which puts
+            # gunicorn's package first on sys.path (its `http` then hides the standard library's).
+            command = [os.path.join(os.path.dirname(sys.executable), "gunicorn"), *COMMANDS[kind][3:]]
         srv = ServerProcess(
             app,
-            list(args),
+            list(args) + (["-b", f"127.0.0.1:{port}"] if port else []),
             env=env,
             workdir=tmp_path_factory.mktemp(kind),
             chdir=APPS_DIR,
-            command=COMMANDS[kind],
+            command=command,
+            bind=port is None,
         )
+        if port:
+            srv.address = ("127.0.0.1", port)
         started.append(srv)
         if ready:
             srv.wait_ready(deadline=30)
@@ -166,6 +175,49 @@ def test_uvicorn_blocked_event_loop_is_killed_and_replaced(serve, kind):
         # rgunicorn's master asks for every thread's stack before killing: the blocking line is named.
         log = srv.log()
         assert "fastapi_app.py" in log and "in block" in log, log[-3000:]
+
+
+@pytest.mark.parametrize("kind", SERVERS)
+def test_uvicorn_max_requests_replaces_the_worker(serve, kind):
+    srv = serve(kind, "fastapi_app:app", "-k", UVICORN, "--max-requests", "5", "--max-requests-jitter", "2")
+    [first] = srv.wait_workers(1)
+    pids = []
+    for _ in range(30):
+        resp = _ignore_errors(srv.get, "/", deadline=5)
+        if resp is not None and resp.status == 200:
+            pids.append(json.loads(resp.body)["pid"])
+        if len(set(pids)) > 1:
+            break
+        time.sleep(0.05)
+    # 5 to 7 requests (max-requests plus its jitter; the readiness probe was one), then a new worker.
+    assert 4 <= pids.count(first) <= 7, pids
+    assert len(set(pids)) == 2, pids
+
+
+@pytest.mark.parametrize("kind", SERVERS)
+def test_uvicorn_usr2_new_master_takes_over(serve, kind, tmp_path):
+    pidfile = tmp_path / "app.pid"
+    # A port, not fd://: gunicorn's re-exec cannot take an fd:// listener over (EBADF).
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    srv = serve(kind, "fastapi_app:app", "-k", UVICORN, "-p", str(pidfile), port=port, console_script=True)
+    [old_worker] = srv.wait_workers(1)
+    srv.signal(signal.SIGUSR2)
+    deadline = time.monotonic() + 20
+    while not (tmp_path / "app.pid.2").exists():
+        assert time.monotonic() < deadline, srv.log()[-3000:]
+        time.sleep(0.05)
+    new_master = int((tmp_path / "app.pid.2").read_text())
+    while len(child_pids(new_master)) != 1:
+        assert time.monotonic() < deadline, srv.log()[-3000:]
+        time.sleep(0.05)
+    srv.signal(signal.SIGTERM)
+    assert srv.wait_exit(15) == 0
+    # The new master (in the same process group: the fixture stops it too) serves alone.
+    [new_worker] = child_pids(new_master)
+    assert json_get(srv, "/")["pid"] == new_worker != old_worker
 
 
 def _ignore_errors(fn, *args, **kwargs):
