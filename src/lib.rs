@@ -135,14 +135,19 @@ fn serve(
     if cfg.capture_output {
         logging::capture_output();
     }
-    let python_logging =
-        cfg.logconfig.is_some() || cfg.logconfig_json.is_some() || cfg.has_logconfig_dict() || cfg.syslog;
+    // A logger_class sets up logging itself (files, syslog, logconfig), as gunicorn's Logger does.
+    let python_logging = !cfg.custom_logger_class()
+        && (cfg.logconfig.is_some() || cfg.logconfig_json.is_some() || cfg.has_logconfig_dict() || cfg.syslog);
     if python_logging {
         configure_python_logging(py, &cfg, &hooks)
             .map_err(|e| (START_ERROR, format!("Cannot configure logging: {e}")))?;
     }
     // With a logging configuration, gunicorn.access records flow even without --access-logfile.
-    let access_target = cfg.accesslog.clone().or_else(|| logging::python::replaces_writers().then(|| "-".to_string()));
+    // So do a logger_class's, which gunicorn calls for every request whatever --access-logfile says.
+    let access_target = cfg
+        .accesslog
+        .clone()
+        .or_else(|| (logging::python::replaces_writers() || cfg.custom_logger_class()).then(|| "-".to_string()));
     if let Some(target) = &access_target {
         logging::access::configure(target, &cfg.access_log_format)
             .map_err(|e| (START_ERROR, format!("Cannot open access log {target}: {e}")))?;
@@ -164,6 +169,13 @@ fn serve(
         }
     }
     prepare_python(py, &cfg).map_err(|e| (START_ERROR, format!("Cannot prepare the Python environment: {e}")))?;
+    if cfg.custom_logger_class() {
+        configure_logger_class(py, &cfg, &hooks).map_err(|why| (START_ERROR, why))?;
+    }
+    if cfg.effective_worker_class() == config::WorkerClass::Plugin {
+        // As gunicorn, which loads the worker class in its arbiter: fail once, here, in one line.
+        worker::plugin::prepare(py, &cfg, &hooks).map_err(|why| (START_ERROR, why))?;
+    }
     // After --chdir, so that relative paths mean what they mean to gunicorn.
     let tls = tls::rustls_config(&cfg).map_err(|e| (START_ERROR, format!("TLS: {e}")))?;
 
@@ -192,10 +204,25 @@ fn serve(
     Ok(arbiter.run(py))
 }
 
+/// `logger_class`: build the one logger instance that writes every log from now on.
+fn configure_logger_class(py: Python<'_>, cfg: &Config, hooks: &config::hooks::Hooks) -> Result<(), String> {
+    let configured = worker::plugin::cfg::python_config(py, cfg, hooks).and_then(|cfg_object| {
+        let uri = worker::plugin::cfg::class_setting(py, cfg, hooks, "logger_class");
+        logging::logger_class::configure(py, &uri, &cfg_object)
+    });
+    configured.map_err(|err| {
+        let text = err.value(py).str().map(|s| s.to_string()).unwrap_or_default();
+        let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or_default().to_string();
+        format!("logger_class {}: {line}", cfg.get("logger_class").map(ToString::to_string).unwrap_or_default())
+    })
+}
+
 /// Settings that are accepted for compatibility but have no effect yet: say so, never ignore silently.
 fn warn_unimplemented(cfg: &Config, hooks: &config::hooks::Hooks) {
     let custom_context = hooks.has("ssl_context");
-    if custom_context && cfg.effective_worker_class() != config::WorkerClass::Gevent {
+    let rustls_worker =
+        matches!(cfg.effective_worker_class(), config::WorkerClass::Sync | config::WorkerClass::Gthread);
+    if custom_context && rustls_worker {
         crate::warning!(
             "The ssl_context hook builds a Python SSLContext, which only -k gevent uses; the {} worker's TLS \
              (rustls) is configured by certfile, keyfile, ca_certs, cert_reqs and ciphers",
@@ -293,5 +320,11 @@ fn _rgunicorn(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<arbiter::server_object::ListenerObject>()?;
     m.add_class::<logging::pylogger::PyLogger>()?;
     m.add_class::<reload::fail_app::FailApp>()?;
+    m.add_class::<worker::plugin::tmp::WorkerTmp>()?;
+    m.add_function(wrap_pyfunction!(worker::plugin::load_wsgi_app, m)?)?;
+    m.add_function(wrap_pyfunction!(logging::pylogger::write_error_line, m)?)?;
+    m.add_function(wrap_pyfunction!(logging::pylogger::write_access_line, m)?)?;
+    m.add_function(wrap_pyfunction!(logging::pylogger::reopen_logs, m)?)?;
+    m.add_function(wrap_pyfunction!(logging::pylogger::python_logging_configured, m)?)?;
     Ok(())
 }

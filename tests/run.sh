@@ -43,8 +43,11 @@ fi
 VENV_PY="$PWD/.venv/bin/python"
 
 "$VENV_PY" -m pip install -q --disable-pip-version-check --upgrade pip
+# Beyond the frameworks and the reference gunicorn: PasteDeploy for --paste (test_paste.py), inotify
+# for gunicorn's own inotify reload engine (test_reload.py), and the third-party worker classes
+# and their frameworks (test_plugin_workers.py).
 "$VENV_PY" -m pip install -q --disable-pip-version-check pytest pytest-timeout requests flask django gevent gunicorn maturin \
-    PasteDeploy inotify  # --paste apps (tests/test_paste.py); gunicorn's inotify reload engine (tests/test_reload.py)
+    PasteDeploy inotify uvicorn-worker fastapi aiohttp tornado
 "$VENV_PY" -m pip install -q --disable-pip-version-check .
 
 # The crate links libpython: build and run its tests against the venv's interpreter.

@@ -35,7 +35,8 @@ use signals::{signal_name, SignalQueue, MASTER_SIGNALS};
 struct WorkerSlot {
     age: u64,
     heartbeat: Arc<Heartbeat>,
-    object: Py<WorkerObject>,
+    /// What hooks see as `worker`: the worker object, or the plug-in class's instance.
+    object: Py<PyAny>,
     /// How far the timeout kill has gone.
     timeout_kill: Option<(KillStep, Instant)>,
 }
@@ -182,7 +183,7 @@ impl Arbiter {
         self.publish_listeners(py);
         set_proc_title(py, &format!("master [{}]", proc_name(&self.cfg)));
         self.log_listening();
-        crate::info!("Using worker: {}", self.cfg.effective_worker_class().as_str());
+        crate::info!("Using worker: {}", self.cfg.worker_class_str());
         systemd::notify("READY=1\nSTATUS=rgunicorn arbiter booted");
         self.call_hook(py, "when_ready", ());
         Ok(())
@@ -313,6 +314,11 @@ impl Arbiter {
                     crate::error!("Cannot reopen the error log after reload: {e}");
                 }
                 self.reload_tls();
+                if self.cfg.effective_worker_class() == crate::config::WorkerClass::Plugin {
+                    if let Err(why) = crate::worker::plugin::prepare(py, &self.cfg, &self.hooks) {
+                        crate::error!("Reload cannot use the worker class: {why}");
+                    }
+                }
                 if let Ok(cfg_object) = crate::config::view::config_object(py, &self.cfg, &self.hooks) {
                     self.server.get().set_cfg(cfg_object);
                 }
@@ -475,7 +481,22 @@ impl Arbiter {
                 self.hooks.get(py, "worker_abort").map(Bound::unbind),
             ),
         )?;
-        self.call_hook(py, "pre_fork", (object.clone_ref(py),));
+        let plugin = if self.cfg.effective_worker_class() == crate::config::WorkerClass::Plugin {
+            let built = crate::worker::plugin::construct(
+                py,
+                &self.cfg,
+                heartbeat.clone(),
+                self.worker_age,
+                self.pid,
+                &self.listeners,
+                self.preloaded.as_ref(),
+            )?;
+            Some(built)
+        } else {
+            None
+        };
+        let hook_object = plugin.as_ref().map_or_else(|| object.clone_ref(py).into_any(), |p| p.clone_ref(py));
+        self.call_hook(py, "pre_fork", (hook_object.clone_ref(py),));
         // os.fork() runs CPython's and libraries' at-fork handlers, which a bare fork(2) would skip.
         let blocked = SignalQueue::block()?;
         let forked = py.import("os").and_then(|os| os.call_method0("fork")).and_then(|pid| pid.extract::<i32>());
@@ -490,8 +511,11 @@ impl Arbiter {
             self.signals.forget_in_child();
             blocked.restore();
             object.get().set_pid(std::process::id());
+            if let Some(instance) = &plugin {
+                crate::worker::plugin::set_pid(instance.bind(py), std::process::id());
+            }
             set_proc_title(py, &format!("worker [{}]", proc_name(&self.cfg)));
-            self.call_hook(py, "post_fork", (object.clone_ref(py),));
+            self.call_hook(py, "post_fork", (hook_object.clone_ref(py),));
             let boot = WorkerBoot {
                 cfg: &self.cfg,
                 listeners: &self.listeners,
@@ -502,15 +526,20 @@ impl Arbiter {
                 tls: self.tls.clone(),
                 object: object.clone_ref(py),
                 hooks: &self.hooks,
+                plugin: plugin.as_ref().map(|p| p.clone_ref(py)),
             };
             let code = run_worker(py, boot);
-            self.call_hook(py, "worker_exit", (object.clone_ref(py),));
+            self.call_hook(py, "worker_exit", (hook_object.clone_ref(py),));
             exit_child(py, code);
         }
         blocked.restore();
         object.get().set_pid(pid as u32);
-        let _ = self.server.get().workers(py).set_item(pid, object.clone_ref(py));
-        self.workers.insert(pid, WorkerSlot { age: self.worker_age, heartbeat, object, timeout_kill: None });
+        if let Some(instance) = &plugin {
+            crate::worker::plugin::set_pid(instance.bind(py), pid as u32);
+        }
+        let _ = self.server.get().workers(py).set_item(pid, hook_object.clone_ref(py));
+        self.workers
+            .insert(pid, WorkerSlot { age: self.worker_age, heartbeat, object: hook_object, timeout_kill: None });
         Ok(())
     }
 

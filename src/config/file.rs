@@ -39,6 +39,7 @@ pub fn apply_config_file(
             |expected: String| ConfigError::BadValue { name: setting.name.to_string(), value: given.clone(), expected };
         let obj = match setting.ty {
             Type::Hook(arity) => checked_hook(py, &obj, arity, setting.name).map_err(bad)?,
+            Type::Class => class_or_value(obj),
             _ => obj,
         };
         let value = to_value(&obj).map_err(|expected| bad(expected.to_string()))?;
@@ -63,6 +64,19 @@ fn checked_hook<'py>(
     py.import("rgunicorn._config")
         .and_then(|m| m.call_method1("checked_hook", (obj, arity, name)))
         .map_err(|err| err.value(py).str().map(|s| s.to_string()).unwrap_or_else(|_| "a callable".to_string()))
+}
+
+/// gunicorn's `validate_class`: a function or method set for a class setting is called for the class.
+fn class_or_value(obj: Bound<'_, PyAny>) -> Bound<'_, PyAny> {
+    let py = obj.py();
+    let is =
+        |check: &str| py.import("inspect").and_then(|m| m.call_method1(check, (&obj,))?.is_truthy()).unwrap_or(false);
+    if is("isfunction") || is("ismethod") {
+        if let Ok(made) = obj.call0() {
+            return made;
+        }
+    }
+    obj
 }
 
 /// A Python object as a Python-shaped setting value (the validator decides what fits); `Err`

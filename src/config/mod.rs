@@ -65,6 +65,9 @@ pub enum WorkerClass {
     Gthread,
     /// gevent's hub owns the I/O.
     Gevent,
+    /// A Python worker class (`module.Class`, `egg:dist#name`, `tornado`, a class object): run
+    /// through gunicorn's Worker contract (`src/worker/plugin/`).
+    Plugin,
 }
 
 impl WorkerClass {
@@ -74,16 +77,26 @@ impl WorkerClass {
             WorkerClass::Sync => "sync",
             WorkerClass::Gthread => "gthread",
             WorkerClass::Gevent => "gevent",
+            WorkerClass::Plugin => "plugin",
         }
     }
 
-    fn parse(text: &str) -> Option<WorkerClass> {
-        Some(match text.trim() {
-            "sync" | "gunicorn.workers.sync.SyncWorker" => WorkerClass::Sync,
-            "gthread" | "gunicorn.workers.gthread.ThreadWorker" => WorkerClass::Gthread,
-            "gevent" | "gunicorn.workers.ggevent.GeventWorker" => WorkerClass::Gevent,
-            _ => return None,
-        })
+    /// The Rust worker a name or dotted path means (gunicorn's and rgunicorn's names for the
+    /// built-ins, as in `rgunicorn.workers.SUPPORTED_WORKERS`); anything else is a Python class.
+    fn parse(text: &str) -> WorkerClass {
+        match text.trim() {
+            "sync" | "gunicorn.workers.sync.SyncWorker" | "rgunicorn.workers.rust.SyncWorker" => WorkerClass::Sync,
+            "gthread" | "gunicorn.workers.gthread.ThreadWorker" | "rgunicorn.workers.rust.ThreadWorker" => {
+                WorkerClass::Gthread
+            }
+            "gevent"
+            | "gevent_wsgi"
+            | "gevent_pywsgi"
+            | "gunicorn.workers.ggevent.GeventWorker"
+            | "gunicorn.workers.ggevent.GeventPyWSGIWorker"
+            | "rgunicorn.workers.rust.GeventWorker" => WorkerClass::Gevent,
+            _ => WorkerClass::Plugin,
+        }
     }
 }
 
@@ -419,8 +432,8 @@ impl Config {
             // 0 is valid, as in gunicorn: the master runs and TTIN adds workers.
             "workers" => self.workers = uint()? as usize,
             "worker_class" => {
-                let name = text().unwrap_or_default();
-                self.worker_class = WorkerClass::parse(&name).ok_or_else(|| bad("sync, gthread or gevent"))?;
+                // A class object from a config file (Value::Hook) always runs as a plug-in.
+                self.worker_class = text().map_or(WorkerClass::Plugin, |name| WorkerClass::parse(&name));
             }
             // 0 is valid, as in gunicorn; the threaded workers use at least 1.
             "threads" => self.threads = uint()? as usize,
@@ -608,10 +621,42 @@ impl Config {
 
     /// The worker class that will really run: as gunicorn, `sync` with more than one thread is gthread.
     pub fn effective_worker_class(&self) -> WorkerClass {
-        if self.worker_class == WorkerClass::Sync && self.threads > 1 {
+        if self.sync_made_threaded() || self.worker_class == WorkerClass::Sync && self.threads > 1 {
             WorkerClass::Gthread
         } else {
             self.worker_class
+        }
+    }
+
+    /// gunicorn's `cfg.worker_class_str`: `gthread` for sync with threads, the name or path as
+    /// given, or a class object's name. What "Using worker:" shows.
+    pub fn worker_class_str(&self) -> String {
+        match self.values.get("worker_class") {
+            Some(Value::Str(_)) if self.sync_made_threaded() => "gthread".to_string(),
+            Some(Value::Str(given)) => given.clone(),
+            Some(Value::Hook(qualname)) => qualname.rsplit('.').next().unwrap_or_default().to_string(),
+            _ => self.effective_worker_class().as_str().to_string(),
+        }
+    }
+
+    /// gunicorn: a worker class named `sync` or `…SyncWorker` with `--threads` above 1 runs gthread.
+    fn sync_made_threaded(&self) -> bool {
+        let named_sync = match self.values.get("worker_class") {
+            Some(Value::Str(uri)) => uri == "sync" || uri.ends_with("SyncWorker"),
+            _ => false,
+        };
+        named_sync && self.threads > 1
+    }
+
+    /// `logger_class` names a class other than gunicorn's default Logger: that class then writes
+    /// the error and access logs (`src/logging/logger_class.rs`).
+    pub fn custom_logger_class(&self) -> bool {
+        match self.values.get("logger_class") {
+            Some(Value::Str(uri)) => {
+                !matches!(uri.trim(), "gunicorn.glogging.Logger" | "simple" | "rgunicorn.glogging.Logger" | "")
+            }
+            Some(Value::Hook(_)) => true,
+            _ => false,
         }
     }
 
@@ -749,6 +794,31 @@ mod tests {
         assert_eq!(cfg.effective_worker_class(), WorkerClass::Sync);
         cfg.set("threads", "4").expect("valid");
         assert_eq!(cfg.effective_worker_class(), WorkerClass::Gthread);
+    }
+
+    #[test]
+    fn worker_class_names_builtins_or_a_plugin() {
+        let mut cfg = Config::with_env_defaults(env(&[])).expect("defaults");
+        for (given, class, shown) in [
+            ("gevent_wsgi", WorkerClass::Gevent, "gevent_wsgi"),
+            ("gunicorn.workers.gthread.ThreadWorker", WorkerClass::Gthread, "gunicorn.workers.gthread.ThreadWorker"),
+            ("tornado", WorkerClass::Plugin, "tornado"),
+            ("uvicorn_worker.UvicornWorker", WorkerClass::Plugin, "uvicorn_worker.UvicornWorker"),
+            ("eventlet", WorkerClass::Plugin, "eventlet"),
+        ] {
+            cfg.set("worker_class", given).expect("any class text is accepted until it is loaded");
+            assert_eq!(cfg.effective_worker_class(), class, "{given}");
+            assert_eq!(cfg.worker_class_str(), shown);
+        }
+        cfg.set("worker_class", "sync").expect("valid");
+        cfg.set("threads", "3").expect("valid");
+        assert_eq!(cfg.worker_class_str(), "gthread");
+        cfg.set_value("worker_class", Value::Hook("conf.MyWorker".into())).expect("a class object");
+        assert_eq!((cfg.effective_worker_class(), cfg.worker_class_str().as_str()), (WorkerClass::Plugin, "MyWorker"));
+        assert!(cfg.print_config().contains("worker_class                       = <conf.MyWorker()>\n"));
+        assert!(!cfg.custom_logger_class());
+        cfg.set("logger_class", "mylogs.JsonLogger").expect("valid");
+        assert!(cfg.custom_logger_class());
     }
 
     #[test]

@@ -203,7 +203,7 @@ pub static SETTINGS: &[Setting] = &[
     s!("errorlog", "Logging", ["--error-logfile", "--log-file"], Value, T::Str, D::Str("-"), Works, "The error log file ('-' is stderr)."),
     s!("loglevel", "Logging", ["--log-level"], Value, T::Str, D::Str("info"), Works, "The error log level: debug, info, warning, error or critical.", differs: "An unknown level means info, as in gunicorn, but rgunicorn says so in a warning."),
     s!("capture_output", "Logging", ["--capture-output"], Flag, T::Bool, D::Bool(false), Works, "Send the workers' stdout and stderr to the error log."),
-    s!("logger_class", "Logging", ["--logger-class"], Value, T::Class, D::Str("gunicorn.glogging.Logger"), NoEffect, "The logger class."),
+    s!("logger_class", "Logging", ["--logger-class"], Value, T::Class, D::Str("gunicorn.glogging.Logger"), Works, "The logger class: a subclass of gunicorn.glogging.Logger (dotted path or class).", differs: "Its access() is given an environ rebuilt from the request (CGI keys, HTTP_* headers, the format's {x}e keys), not the app's own."),
     s!("logconfig", "Logging", ["--log-config"], Value, T::Str, D::None, Works, "A logging.config.fileConfig file."),
     s!("logconfig_dict", "Logging", [], FileOnly, T::Dict, D::Dict(&[]), Works, "A logging.config.dictConfig dict."),
     s!("logconfig_json", "Logging", ["--log-config-json"], Value, T::Str, D::None, Works, "A JSON file for logging.config.dictConfig."),
@@ -292,7 +292,7 @@ pub static SETTINGS: &[Setting] = &[
     s!("backlog", "Server Socket", ["--backlog"], Value, T::PosInt, D::Int(2048), Works, "The listen backlog."),
     // Worker processes
     s!("workers", "Worker Processes", ["-w", "--workers"], Value, T::PosInt, D::Dynamic("the WEB_CONCURRENCY variable, else 1"), Works, "The number of worker processes (0: none until TTIN adds one)."),
-    s!("worker_class", "Worker Processes", ["-k", "--worker-class"], Value, T::Class, D::Str("sync"), Works, "The worker type: sync, gthread or gevent."),
+    s!("worker_class", "Worker Processes", ["-k", "--worker-class"], Value, T::Class, D::Str("sync"), Works, "The worker type: sync, gthread, gevent, tornado, or a worker class (module.Class, egg:dist#name)."),
     s!("threads", "Worker Processes", ["--threads"], Value, T::PosInt, D::Int(1), Works, "Threads per worker; more than 1 makes a sync worker gthread."),
     s!("worker_connections", "Worker Processes", ["--worker-connections"], Value, T::PosInt, D::Int(1000), Works, "The maximum number of open connections per worker."),
     s!("max_requests", "Worker Processes", ["--max-requests"], Value, T::PosInt, D::Int(0), Works, "Restart a worker after this many requests (0 = never)."),

@@ -23,7 +23,7 @@ pub fn config_object(py: Python<'_>, cfg: &Config, hooks: &Hooks) -> PyResult<Py
         };
         attrs.set_item(setting.name, value)?;
     }
-    attrs.set_item("worker_class_str", cfg.effective_worker_class().as_str())?;
+    attrs.set_item("worker_class_str", cfg.worker_class_str())?;
     attrs.set_item("address", PyList::new(py, &cfg.bind)?)?;
     attrs.set_item("is_ssl", cfg.tls.enabled())?;
     attrs.set_item("sendfile", cfg.sendfile)?;

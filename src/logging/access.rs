@@ -300,17 +300,29 @@ pub fn format() -> Option<&'static Format> {
 /// Write one line for `rec`.
 pub fn write(rec: &Record<'_>) {
     let Some(log) = ACCESS_LOG.get() else { return };
-    let mut line = render(&log.format, rec);
+    if super::logger_class::active() {
+        super::logger_class::forward_access(rec);
+        return;
+    }
+    let line = render(&log.format, rec);
     if super::python::active() {
         super::python::forward_access(&line);
         if super::python::replaces_writers() {
             return;
         }
     }
-    line.push('\n');
+    write_line(&line);
+}
+
+/// Write a line already formatted (by a plug-in worker's `log.access_log`) to the access log.
+pub fn write_line(line: &str) {
+    let Some(log) = ACCESS_LOG.get() else { return };
+    let mut bytes = Vec::with_capacity(line.len() + 1);
+    bytes.extend_from_slice(line.as_bytes());
+    bytes.push(b'\n');
     let sink = log.sink.lock().unwrap_or_else(|p| p.into_inner());
     let fd = sink.file.as_ref().map_or(libc::STDOUT_FILENO, |f| f.as_raw_fd());
-    super::write_all_fd(fd, line.as_bytes());
+    super::write_all_fd(fd, &bytes);
 }
 
 /// Reopen the access log file under its name (USR1, after logrotate moved it).

@@ -5,6 +5,7 @@
 //! a single write(2) so lines from different workers never interleave; USR1 reopens the file.
 
 pub mod access;
+pub mod logger_class;
 pub mod pylogger;
 pub mod python;
 pub mod statsd;
@@ -33,6 +34,28 @@ pub enum Level {
 }
 
 impl Level {
+    /// The level of a Python logging level number (rounded down to a known level).
+    pub fn from_python(levelno: i32) -> Level {
+        match levelno {
+            n if n >= 50 => Level::Critical,
+            n if n >= 40 => Level::Error,
+            n if n >= 30 => Level::Warning,
+            n if n >= 20 => Level::Info,
+            _ => Level::Debug,
+        }
+    }
+
+    /// The name of gunicorn's Logger method for this level.
+    pub fn method(self) -> &'static str {
+        match self {
+            Level::Debug => "debug",
+            Level::Info => "info",
+            Level::Warning => "warning",
+            Level::Error => "error",
+            Level::Critical => "critical",
+        }
+    }
+
     /// Parse gunicorn's level names.
     pub fn from_name(name: &str) -> Option<Level> {
         Some(match name.to_ascii_lowercase().as_str() {
@@ -112,6 +135,12 @@ fn redirect_stdio() {
 
 /// USR1: reopen the error log and the access log, reporting failures in the (old) error log.
 pub fn reopen_all() {
+    reopen_own_files();
+    logger_class::reopen_files();
+}
+
+/// Reopen the files rgunicorn itself writes (not a `logger_class`'s).
+pub fn reopen_own_files() {
     if let Err(e) = reopen() {
         crate::error!("Cannot reopen the error log: {e}");
     }
@@ -132,13 +161,13 @@ pub fn enabled(level: Level) -> bool {
 
 /// Write one record. Multi-line messages (tracebacks) are kept in one write.
 pub fn emit(level: Level, args: fmt::Arguments<'_>) {
-    match level {
-        Level::Warning => statsd::log_record("warning"),
-        Level::Error => statsd::log_record("error"),
-        Level::Critical => statsd::log_record("critical"),
-        Level::Debug | Level::Info => {}
-    }
+    count_record(level);
     if !enabled(level) {
+        return;
+    }
+    if logger_class::active() {
+        // The configured logger_class writes the error log, as gunicorn's Logger does.
+        logger_class::forward_error(level, &args.to_string());
         return;
     }
     if python::active() {
@@ -156,6 +185,27 @@ pub fn emit(level: Level, args: fmt::Arguments<'_>) {
         line.push(b'\n');
     }
     write_raw(&line);
+}
+
+fn count_record(level: Level) {
+    match level {
+        Level::Warning => statsd::log_record("warning"),
+        Level::Error => statsd::log_record("error"),
+        Level::Critical => statsd::log_record("critical"),
+        Level::Debug | Level::Info => {}
+    }
+}
+
+/// A record Python's logging already formatted (a plug-in worker's `log.error_log`): counted
+/// for statsd and written to the error log as it is, without going back through Python.
+pub fn write_formatted(level: Level, line: &str) {
+    count_record(level);
+    let mut bytes = Vec::with_capacity(line.len() + 1);
+    bytes.extend_from_slice(line.as_bytes());
+    if bytes.last() != Some(&b'\n') {
+        bytes.push(b'\n');
+    }
+    write_raw(&bytes);
 }
 
 /// The descriptor records go to, for C-level writers such as `faulthandler`.

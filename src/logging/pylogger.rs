@@ -1,4 +1,6 @@
-//! The `log` object hooks and apps see (`server.log.info(...)`), writing to the error log.
+//! The `log` object hooks and apps see (`server.log.info(...)`), writing to the error log; and
+//! the functions through which Python's logging handlers of plug-in workers
+//! (`rgunicorn.glogging`) write to rgunicorn's log files.
 
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
@@ -89,4 +91,29 @@ impl PyLogger {
     fn reopen_files(&self) {
         super::reopen_all();
     }
+}
+
+/// Write a record Python already formatted to the error log (`rgunicorn.glogging`'s handler).
+#[pyfunction]
+pub fn write_error_line(py: Python<'_>, levelno: i32, line: &str) {
+    py.detach(|| super::write_formatted(Level::from_python(levelno), line));
+}
+
+/// Write a formatted line to the access log (`rgunicorn.glogging`'s handler).
+#[pyfunction]
+pub fn write_access_line(py: Python<'_>, line: &str) {
+    py.detach(|| super::access::write_line(line));
+}
+
+/// Reopen rgunicorn's own log files (a plug-in's `log.reopen_files()`).
+#[pyfunction]
+pub fn reopen_logs() {
+    super::reopen_own_files();
+}
+
+/// Whether a logging configuration (`--log-config`, `logconfig_dict`, `--log-config-json`) owns
+/// the `gunicorn.error` and `gunicorn.access` handlers.
+#[pyfunction]
+pub fn python_logging_configured() -> bool {
+    super::python::replaces_writers()
 }

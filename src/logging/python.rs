@@ -73,6 +73,16 @@ fn python_level(level: Level) -> i32 {
     level as i32
 }
 
+/// `extra={"rgunicorn_forwarded": True}`: rgunicorn already wrote this record itself, so the
+/// handlers that write to rgunicorn's files (`rgunicorn.glogging`) skip it.
+fn forwarded_marker(py: Python<'_>) -> Option<Bound<'_, pyo3::types::PyDict>> {
+    let extra = pyo3::types::PyDict::new(py);
+    extra.set_item("rgunicorn_forwarded", true).ok()?;
+    let kwargs = pyo3::types::PyDict::new(py);
+    kwargs.set_item("extra", extra).ok()?;
+    Some(kwargs)
+}
+
 /// Hand an error-log record to `gunicorn.error`.
 pub fn forward_error(level: Level, message: &str) {
     if !active() {
@@ -80,7 +90,7 @@ pub fn forward_error(level: Level, message: &str) {
     }
     Python::attach(|py| {
         if let Some(logger) = ERROR_LOGGER.get(py) {
-            let _ = logger.bind(py).call_method1("log", (python_level(level), message));
+            let _ = logger.bind(py).call_method("log", (python_level(level), message), forwarded_marker(py).as_ref());
         }
     });
 }
@@ -92,7 +102,7 @@ pub fn forward_access(line: &str) {
     }
     Python::attach(|py| {
         if let Some(logger) = ACCESS_LOGGER.get(py) {
-            let _ = logger.bind(py).call_method1("info", (line,));
+            let _ = logger.bind(py).call_method("info", (line,), forwarded_marker(py).as_ref());
         }
     });
 }

@@ -36,9 +36,10 @@ impl TlsOptions {
 }
 
 /// The rustls configuration the sync and gthread workers serve with, if TLS is on (the gevent
-/// worker uses Python's `ssl`, configured in the worker).
+/// worker uses Python's `ssl`, configured in the worker; a plug-in worker class does its own TLS).
 pub fn rustls_config(cfg: &crate::config::Config) -> Result<Option<std::sync::Arc<rustls::ServerConfig>>, String> {
-    if !cfg.tls.enabled() || cfg.effective_worker_class() == crate::config::WorkerClass::Gevent {
+    use crate::config::WorkerClass;
+    if !cfg.tls.enabled() || matches!(cfg.effective_worker_class(), WorkerClass::Gevent | WorkerClass::Plugin) {
         return Ok(None);
     }
     config::server_config(&cfg.tls).map(Some)

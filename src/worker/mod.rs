@@ -6,6 +6,7 @@ pub mod gevent;
 pub mod gthread;
 pub mod heartbeat;
 pub mod object;
+pub mod plugin;
 pub mod process;
 pub mod signals;
 pub mod sync;
@@ -97,6 +98,8 @@ pub struct WorkerBoot<'a> {
     pub hooks: &'a crate::config::hooks::Hooks,
     /// The TLS configuration the master built (sync and gthread workers).
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// The instance of a plug-in worker class the master built before forking.
+    pub plugin: Option<Py<PyAny>>,
 }
 
 /// Run a worker to completion and return its exit code. Never returns into master code paths:
@@ -106,6 +109,11 @@ pub fn run_worker(py: Python<'_>, boot: WorkerBoot<'_>) -> i32 {
     let flags = worker.get().flags.clone();
     let pid = std::process::id();
     crate::info!("Booting worker with pid: {pid}");
+    if let Some(instance) = &boot.plugin {
+        let code = plugin::run(py, boot.cfg, instance.bind(py));
+        crate::info!("Worker exiting (pid: {pid})");
+        return code;
+    }
     // gevent must patch the standard library before the app, or anything else, imports it; and
     // before -u/-g, as gunicorn, since patching imports modules the new user may not read.
     if boot.cfg.effective_worker_class() == WorkerClass::Gevent {
@@ -169,6 +177,7 @@ pub fn run_worker(py: Python<'_>, boot: WorkerBoot<'_>) -> i32 {
         WorkerClass::Sync => sync::run(py, &state, boot.listeners),
         WorkerClass::Gthread => gthread::run(py, &state, boot.listeners, boot.cfg),
         WorkerClass::Gevent => gevent::run(py, &state, boot.listeners, boot.cfg, worker.as_any()),
+        WorkerClass::Plugin => Err(pyo3::exceptions::PyRuntimeError::new_err("the worker class was not loaded")),
     };
     let code = match result {
         Ok(()) => 0,

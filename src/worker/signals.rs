@@ -26,6 +26,11 @@ pub fn install(py: Python<'_>, worker: &Bound<'_, WorkerObject>) -> PyResult<()>
     set("SIGQUIT", worker.getattr("handle_quit")?)?;
     set("SIGUSR1", worker.getattr("handle_usr1")?)?;
     set("SIGABRT", worker.getattr("handle_abort")?)?;
+    arm_stack_dump(py)
+}
+
+/// Let the master's [`dump_signal`] write every thread's Python stack to the error log.
+pub fn arm_stack_dump(py: Python<'_>) -> PyResult<()> {
     // faulthandler writes every thread's stack from a C signal handler, so the dump works even when
     // the worker is stuck in C code holding the GIL. It cannot take SIGABRT, hence a signal of its own.
     let kwargs = pyo3::types::PyDict::new(py);
