@@ -47,8 +47,10 @@ VENV_PY="$PWD/.venv/bin/python"
 # for gunicorn's own inotify reload engine (test_reload.py), and the third-party worker classes
 # and their frameworks (test_plugin_workers.py).
 "$VENV_PY" -m pip install -q --disable-pip-version-check pytest pytest-timeout requests flask django gevent gunicorn maturin \
-    PasteDeploy inotify uvicorn-worker fastapi aiohttp tornado
+    PasteDeploy inotify uvicorn-worker fastapi aiohttp tornado mypy
 "$VENV_PY" -m pip install -q --disable-pip-version-check .
+# The extension module's type stub (python/rgunicorn/_rgunicorn.pyi) against the module just built.
+"$VENV_PY" -m mypy.stubtest rgunicorn._rgunicorn
 
 # The crate links libpython: build and run its tests against the venv's interpreter.
 LIBDIR="$("$VENV_PY" -c "import sysconfig; print(sysconfig.get_config_var('LIBDIR') or '')")"
