@@ -59,7 +59,8 @@ def test_json_logger_class_writes_error_and_access_logs(serve, kind, worker):
 
     access = [line for line in json_lines(srv.stdout()) if line.get("access")]
     mine = [line for line in access if line["path"] == "/logged"]
-    assert mine == [{"access": True, "status": "200", "method": "GET", "path": "/logged", "agent": "logger-test/1"}]
+    assert mine == [{"access": True, "status": "200", "method": "GET", "path": "/logged", "agent": "logger-test/1",
+                     "user": "alice"}]
 
     errors = json_lines(srv.log())  # every line must parse as JSON: nothing bypassed the class
     messages = [(e["level"], e["message"]) for e in errors]

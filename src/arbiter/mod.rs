@@ -346,7 +346,7 @@ impl Arbiter {
         }
         for _ in 0..self.num_workers {
             if let Err(e) = self.spawn_worker(py) {
-                crate::error!("Cannot fork a worker: {e}");
+                crate::error!("Cannot start a worker: {e}");
                 break;
             }
         }
@@ -451,7 +451,7 @@ impl Arbiter {
         crate::logging::statsd::workers(self.workers.len());
         while self.workers.len() < self.num_workers {
             if let Err(e) = self.spawn_worker(py) {
-                crate::error!("Cannot fork a worker: {e}");
+                crate::error!("Cannot start a worker: {e}");
                 return Some(Halt::Failed { reason: "Worker failed to boot.", code: WORKER_BOOT_ERROR });
             }
         }

@@ -48,42 +48,36 @@ pub fn forward_error(level: Level, message: &str) {
     });
 }
 
-/// Call the logger's `access()` for a request a Rust worker served.
+/// Call the logger's `access()` for a request a Rust worker served, with an environ rebuilt from
+/// the record (for requests that never got one: rejected, or failed before the app was called).
 pub fn forward_access(rec: &Record<'_>) {
-    Python::attach(|py| {
-        let Some(logger) = instance(py) else { return };
-        if let Err(err) = call_access(py, &logger, rec) {
-            let line = format!("logger_class access() failed: {err}\n");
-            super::write_all_fd(libc::STDERR_FILENO, line.as_bytes());
-        }
-    });
+    Python::attach(|py| forward_access_with(py, rec, None));
 }
 
-fn call_access(py: Python<'_>, logger: &Bound<'_, PyAny>, rec: &Record<'_>) -> PyResult<()> {
-    let latin1 = |bytes: &[u8]| bytes.iter().map(|&b| b as char).collect::<String>();
-    let environ = PyDict::new(py);
-    environ.set_item("REQUEST_METHOD", rec.method)?;
-    environ.set_item("RAW_URI", rec.raw_uri)?;
-    environ.set_item("PATH_INFO", rec.path_info)?;
-    environ.set_item("QUERY_STRING", rec.query)?;
-    environ.set_item("SERVER_PROTOCOL", rec.protocol)?;
-    environ.set_item("REMOTE_ADDR", rec.remote_addr)?;
+/// Call the logger's `access()` with the environ the app was given, as gunicorn does, so keys
+/// the app or its middleware added (`REMOTE_USER`, a request id) reach the logger.
+pub fn forward_access_with(py: Python<'_>, rec: &Record<'_>, app_environ: Option<&Bound<'_, PyDict>>) {
+    let Some(logger) = instance(py) else { return };
+    if let Err(err) = call_access(py, &logger, rec, app_environ) {
+        let line = format!("logger_class access() failed: {err}\n");
+        super::write_all_fd(libc::STDERR_FILENO, line.as_bytes());
+    }
+}
+
+fn call_access(
+    py: Python<'_>,
+    logger: &Bound<'_, PyAny>,
+    rec: &Record<'_>,
+    app_environ: Option<&Bound<'_, PyDict>>,
+) -> PyResult<()> {
     let request_headers = PyList::empty(py);
     for (name, value) in rec.request_headers {
-        let value = latin1(value);
-        let key = format!("HTTP_{}", name.to_ascii_uppercase().replace('-', "_"));
-        let joined = match environ.get_item(&key)? {
-            Some(previous) => format!("{},{value}", previous.extract::<String>()?),
-            None => value.clone(),
-        };
-        environ.set_item(key, joined)?;
-        request_headers.append((name, value))?;
+        request_headers.append((name, latin1(value)))?;
     }
-    for (key, value) in &rec.environ {
-        if !environ.contains(key)? {
-            environ.set_item(key, value)?;
-        }
-    }
+    let environ = match app_environ {
+        Some(env) => env.clone(),
+        None => rebuilt_environ(py, rec)?,
+    };
     let response_headers = PyList::empty(py);
     for (name, value) in rec.response_headers {
         response_headers.append((name, value))?;
@@ -93,6 +87,37 @@ fn call_access(py: Python<'_>, logger: &Bound<'_, PyAny>, rec: &Record<'_>) -> P
         (logger, rec.status, rec.sent, request_headers, response_headers, environ, rec.duration.as_micros() as u64),
     )?;
     Ok(())
+}
+
+/// The CGI keys, `HTTP_*` headers and the format's `{x}e` keys of a request that has no environ
+/// of its own.
+fn rebuilt_environ<'py>(py: Python<'py>, rec: &Record<'_>) -> PyResult<Bound<'py, PyDict>> {
+    let environ = PyDict::new(py);
+    environ.set_item("REQUEST_METHOD", rec.method)?;
+    environ.set_item("RAW_URI", rec.raw_uri)?;
+    environ.set_item("PATH_INFO", rec.path_info)?;
+    environ.set_item("QUERY_STRING", rec.query)?;
+    environ.set_item("SERVER_PROTOCOL", rec.protocol)?;
+    environ.set_item("REMOTE_ADDR", rec.remote_addr)?;
+    for (name, value) in rec.request_headers {
+        let value = latin1(value);
+        let key = format!("HTTP_{}", name.to_ascii_uppercase().replace('-', "_"));
+        let joined = match environ.get_item(&key)? {
+            Some(previous) => format!("{},{value}", previous.extract::<String>()?),
+            None => value,
+        };
+        environ.set_item(key, joined)?;
+    }
+    for (key, value) in &rec.environ {
+        if !environ.contains(key)? {
+            environ.set_item(key, value)?;
+        }
+    }
+    Ok(environ)
+}
+
+fn latin1(bytes: &[u8]) -> String {
+    bytes.iter().map(|&b| b as char).collect()
 }
 
 /// USR1: the logger reopens its files.

@@ -257,6 +257,11 @@ fn log_access(
         environ: environ_values,
         duration: started.elapsed(),
     };
+    if crate::logging::logger_class::active() {
+        // The logger class gets the app's own environ, as under gunicorn (the GIL is held anyway).
+        crate::logging::logger_class::forward_access_with(py, &record, environ);
+        return;
+    }
     py.detach(|| crate::logging::access::write(&record));
 }
 

@@ -26,4 +26,6 @@ class JsonLogger(Logger):
             "method": atoms["m"],
             "path": atoms["U"],
             "agent": atoms["a"],
+            # A key the app put in its environ: the logger must be given the app's own environ.
+            "user": environ.get("app.user"),
         }))

@@ -16,6 +16,7 @@ MARK = "RGUNICORN_TEST_WORKER_CLASS"
 
 
 def app(environ, start_response):
+    environ["app.user"] = "alice"  # for logger_class tests: what the app adds reaches access()
     body = ("worker class: %s\n" % os.environ.get(MARK, "-")).encode()
     start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
     return [body]
