@@ -8,6 +8,27 @@ of these objects are made by the server and handed to apps, hooks and plug-in wo
 from collections.abc import Iterable, Iterator
 from typing import Any, final
 
+__all__ = [
+    "__version__",
+    "run",
+    "serve_paste_app",
+    "WsgiInput",
+    "StartResponse",
+    "FileWrapper",
+    "ErrorStream",
+    "Worker",
+    "Arbiter",
+    "Listener",
+    "Logger",
+    "FailApp",
+    "WorkerTmp",
+    "load_wsgi_app",
+    "write_error_line",
+    "write_access_line",
+    "reopen_logs",
+    "python_logging_configured",
+]
+
 __version__: str
 
 def run(argv: list[str]) -> int:
