@@ -10,10 +10,10 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 
-use _rgunicorn::http::response::{
+use rgunicorn_http::response::{
     error_response, push_http_date, write_chunk_header, write_head, CHUNK_TRAILER, LAST_CHUNK,
 };
-use _rgunicorn::http::{parse_request_head, ChunkedDecoder, HttpError, Limits, Version};
+use rgunicorn_http::{parse_request_head, ChunkedDecoder, HttpError, Limits, Version};
 
 /// What wrk sends: the request of every load run in `bench/run`.
 const WRK_GET: &[u8] = b"GET / HTTP/1.1\r\nHost: 127.0.0.1:8000\r\n\r\n";
