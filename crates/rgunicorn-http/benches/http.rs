@@ -2,7 +2,7 @@
 #![allow(missing_docs)] // criterion_group! generates an undocumented `pub fn benches`.
 //! response-head serialisation, through the crate's public API only.
 //!
-//! `cargo bench --bench http` (add `-- parse` to run one group). Criterion prints time per
+//! `cargo bench -p rgunicorn-http --bench http` (add `-- parse` to run one group). Criterion prints time per
 //! iteration and, where a group sets a throughput, bytes per second. The end-to-end suite is
 //! `bench/run`; see `bench/README.md` for how these numbers relate to it.
 
