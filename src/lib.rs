@@ -12,7 +12,7 @@ pub mod cli;
 pub mod config;
 pub mod console;
 pub mod errors;
-pub mod http;
+pub use rgunicorn_http as http;
 pub mod logging;
 pub mod reload;
 pub mod sock;

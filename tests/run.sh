@@ -52,13 +52,17 @@ VENV_PY="$PWD/.venv/bin/python"
 # The extension module's type stub (python/rgunicorn/_rgunicorn.pyi) against the module just built.
 "$VENV_PY" -m mypy.stubtest rgunicorn._rgunicorn
 
-# The crate links libpython: build and run its tests against the venv's interpreter.
+# The HTTP layer is a crate of its own that must build and test without libpython: run it
+# before the Python variables are set, and with any inherited ones removed.
+env -u PYO3_PYTHON -u LD_LIBRARY_PATH cargo test --release -p rgunicorn-http
+
+# The root crate links libpython: build and run its tests against the venv's interpreter.
 LIBDIR="$("$VENV_PY" -c "import sysconfig; print(sysconfig.get_config_var('LIBDIR') or '')")"
 export PYO3_PYTHON="$VENV_PY"
 export LD_LIBRARY_PATH="${LIBDIR}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 # Formatting and lints are part of the test: CI cannot pass with either drifting.
-cargo fmt --check
-cargo clippy --release --all-targets -- -D warnings
+cargo fmt --all --check
+cargo clippy --release --all-targets --workspace -- -D warnings
 cargo test --release
 
 status=0

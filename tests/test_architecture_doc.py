@@ -1,7 +1,8 @@
 """docs/architecture.md maps every module of the tree, and names no module that is gone.
 
 The modules are read from the tree when the test runs: every `.rs` file and module directory
-under `src/`, and every Python module and package under `python/rgunicorn/`. So a module added on
+under `src/` and under each workspace crate's `crates/*/src/`, and every Python module and package
+under `python/rgunicorn/`. So a module added on
 any branch fails this test until its row is in the module map, and a row (or any mention of a
 path) left behind by a moved or deleted module fails it too. No server is started.
 """
@@ -12,16 +13,17 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 DOC = REPO / "docs" / "architecture.md"
 
-# Where modules live, and which files there are modules. The crate root `src/` itself is not a
-# module directory (its module is `src/lib.rs`); the Python package directory is a module.
+# Where modules live, and which files there are modules. A crate root (`src/`, `crates/*/src/`)
+# is not a module directory (its module is its `lib.rs`); the Python package directory is a module.
 RUST_ROOT = "src"
+WORKSPACE_CRATE_ROOTS = "crates/*/src"
 PYTHON_ROOT = "python/rgunicorn"
 RUST_SUFFIXES = (".rs",)
 PYTHON_SUFFIXES = (".py", ".pyi")
 
 MAP_HEADING = re.compile(r"^## .*module map", re.IGNORECASE)
 # A backticked repository path under one of the roots (placeholders such as `<name>` never match).
-PATH_TOKEN = re.compile(r"`((?:src|python/rgunicorn)/[A-Za-z0-9_./-]*)`")
+PATH_TOKEN = re.compile(r"`((?:src|crates|python/rgunicorn)/[A-Za-z0-9_./-]*)`")
 # A module-map row: | `path` | what it owns |
 MAP_ROW = re.compile(r"^\|\s*`([^`]+)`\s*\|(.*)\|\s*$")
 
@@ -29,7 +31,10 @@ MAP_ROW = re.compile(r"^\|\s*`([^`]+)`\s*\|(.*)\|\s*$")
 def tree_modules(repo):
     """Repository-relative paths of every module file and module directory (directories end with '/')."""
     found = set()
-    for root, suffixes, root_is_module in ((RUST_ROOT, RUST_SUFFIXES, False), (PYTHON_ROOT, PYTHON_SUFFIXES, True)):
+    crate_roots = [p.relative_to(repo).as_posix() for p in sorted(repo.glob(WORKSPACE_CRATE_ROOTS)) if p.is_dir()]
+    roots = [(root, RUST_SUFFIXES, False) for root in [RUST_ROOT, *crate_roots]]
+    roots.append((PYTHON_ROOT, PYTHON_SUFFIXES, True))
+    for root, suffixes, root_is_module in roots:
         base = repo / root
         for path in base.rglob("*"):
             rel = path.relative_to(repo)
@@ -61,7 +66,7 @@ def module_map(doc_text):
 
 
 def named_paths(doc_text):
-    """Every backticked path under `src/` or `python/rgunicorn/` anywhere in the doc."""
+    """Every backticked path under `src/`, `crates/` or `python/rgunicorn/` anywhere in the doc."""
     return set(PATH_TOKEN.findall(doc_text))
 
 
@@ -119,6 +124,11 @@ def test_the_checks_catch_a_missing_row_and_a_stale_name(tmp_path):
         "src/lib.rs",
         "src/http/mod.rs",
         "src/http/request.rs",
+        "crates/demo/Cargo.toml",
+        "crates/demo/benches/speed.rs",
+        "crates/demo/src/lib.rs",
+        "crates/demo/src/wire/mod.rs",
+        "crates/demo/src/wire/frame.rs",
         "python/rgunicorn/__init__.py",
         "python/rgunicorn/_rgunicorn.cpython-311-x86_64-linux-gnu.so",
         "python/rgunicorn/__pycache__/__init__.cpython-311.pyc",
@@ -135,6 +145,11 @@ def test_the_checks_catch_a_missing_row_and_a_stale_name(tmp_path):
             "| `src/http/` | HTTP |",
             "| `src/http/mod.rs` | re-exports |",
             "| `src/http/gone.rs` | a module that was deleted |",
+            "| `crates/demo/` | a workspace crate |",
+            "| `crates/demo/src/lib.rs` | its root |",
+            "| `crates/demo/src/wire/` | a module directory |",
+            "| `crates/demo/src/wire/mod.rs` | its re-exports |",
+            "| `crates/demo/src/gone.rs` | a crate module that was deleted |",
             "| `python/rgunicorn/` | the package |",
             "## 2. Data flow",
             "| `src/http/request.rs` | a row outside the map does not count |",
@@ -146,8 +161,16 @@ def test_the_checks_catch_a_missing_row_and_a_stale_name(tmp_path):
         "src/http/",
         "src/http/mod.rs",
         "src/http/request.rs",
+        "crates/demo/src/lib.rs",
+        "crates/demo/src/wire/",
+        "crates/demo/src/wire/mod.rs",
+        "crates/demo/src/wire/frame.rs",
         "python/rgunicorn/",
         "python/rgunicorn/__init__.py",
     }
-    assert undocumented(tmp_path, doc) == ["python/rgunicorn/__init__.py", "src/http/request.rs"]
-    assert stale(tmp_path, doc) == ["src/http/gone.rs", "src/old/"]
+    assert undocumented(tmp_path, doc) == [
+        "crates/demo/src/wire/frame.rs",
+        "python/rgunicorn/__init__.py",
+        "src/http/request.rs",
+    ]
+    assert stale(tmp_path, doc) == ["crates/demo/src/gone.rs", "src/http/gone.rs", "src/old/"]

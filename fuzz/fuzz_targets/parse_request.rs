@@ -2,7 +2,7 @@
 //! length they report stays within the bytes they were given.
 #![no_main]
 
-use _rgunicorn::http::{parse_request_head, BodyFraming, ChunkedDecoder, HeaderMapPolicy, Limits};
+use rgunicorn_http::{parse_request_head, BodyFraming, ChunkedDecoder, HeaderMapPolicy, Limits};
 use libfuzzer_sys::fuzz_target;
 
 fn permissive() -> Limits {
@@ -49,13 +49,13 @@ fuzz_target!(|data: &[u8]| {
         match parse_request_head(data, &limits) {
             Ok(Some(head)) => {
                 assert!(head.head_len <= data.len());
-                assert!(head.head_len <= _rgunicorn::http::max_head_len(&limits));
+                assert!(head.head_len <= rgunicorn_http::max_head_len(&limits));
                 let rest = &data[head.head_len..];
                 if head.framing == BodyFraming::Chunked {
                     decode_chunked(rest);
                 }
             }
-            Ok(None) => assert!(data.len() <= _rgunicorn::http::max_head_len(&limits)),
+            Ok(None) => assert!(data.len() <= rgunicorn_http::max_head_len(&limits)),
             Err(err) => {
                 assert!(matches!(err.status(), 400 | 414 | 417 | 431 | 501));
             }

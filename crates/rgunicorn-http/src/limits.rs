@@ -220,7 +220,7 @@ pub(super) fn scan_fields(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::request::parse_request_head;
+    use crate::request::parse_request_head;
 
     fn line_of(len: usize) -> Vec<u8> {
         // "GET /aaa… HTTP/1.1" with exactly `len` bytes.

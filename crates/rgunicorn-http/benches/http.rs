@@ -2,7 +2,7 @@
 #![allow(missing_docs)] // criterion_group! generates an undocumented `pub fn benches`.
 //! response-head serialisation, through the crate's public API only.
 //!
-//! `cargo bench --bench http` (add `-- parse` to run one group). Criterion prints time per
+//! `cargo bench -p rgunicorn-http --bench http` (add `-- parse` to run one group). Criterion prints time per
 //! iteration and, where a group sets a throughput, bytes per second. The end-to-end suite is
 //! `bench/run`; see `bench/README.md` for how these numbers relate to it.
 
@@ -10,10 +10,10 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 
-use _rgunicorn::http::response::{
+use rgunicorn_http::response::{
     error_response, push_http_date, write_chunk_header, write_head, CHUNK_TRAILER, LAST_CHUNK,
 };
-use _rgunicorn::http::{parse_request_head, ChunkedDecoder, HttpError, Limits, Version};
+use rgunicorn_http::{parse_request_head, ChunkedDecoder, HttpError, Limits, Version};
 
 /// What wrk sends: the request of every load run in `bench/run`.
 const WRK_GET: &[u8] = b"GET / HTTP/1.1\r\nHost: 127.0.0.1:8000\r\n\r\n";

@@ -5,7 +5,7 @@ use std::fmt;
 /// Everything that can be wrong with a request head or a chunked body.
 ///
 /// Each variant knows its status code, reason phrase and a one-line detail, so workers answer
-/// with [`crate::http::response::error_response`] and never decide statuses themselves.
+/// with [`crate::response::error_response`] and never decide statuses themselves.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HttpError {
     /// The request line is longer than `limit_request_line` (414).
