@@ -13,6 +13,7 @@ pub mod config;
 pub mod console;
 pub mod errors;
 pub mod http;
+pub mod io;
 pub mod logging;
 pub mod reload;
 pub mod sock;

@@ -16,7 +16,7 @@ use pyo3::types::{PyBytes, PyList, PyTuple};
 use crate::errors::format_traceback;
 use crate::http::response::{error_response, simple_response};
 use crate::http::RequestHead;
-use crate::worker::transport::Transport;
+use crate::io::transport::Transport;
 use environ::{Peer, ServerInfo};
 use file_wrapper::{sendfile_source, FileWrapper};
 use input::{BodyReader, WsgiInput};
