@@ -26,7 +26,7 @@ use pyo3::exceptions::{PyConnectionAbortedError, PyConnectionError, PyTimeoutErr
 use pyo3::prelude::*;
 use socket2::Socket;
 
-use super::handoff::Shared;
+use super::shared::Shared;
 use crate::http::response::simple_response;
 use crate::io::transport::Transport;
 use crate::tls::conn::TlsConn;
