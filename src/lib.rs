@@ -8,7 +8,6 @@
 
 pub mod app;
 pub mod arbiter;
-pub mod cli;
 pub mod config;
 pub mod console;
 pub mod errors;
