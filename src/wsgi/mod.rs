@@ -243,7 +243,7 @@ fn log_access(
         Peer::Unix => String::new(),
     };
     let path_info = crate::http::uri::percent_decode_latin1(&head.path);
-    let record = crate::logging::access::Record {
+    let record = crate::logging::record::Record {
         remote_addr: &remote,
         method: &head.method,
         raw_uri: &head.uri,
