@@ -8,11 +8,11 @@
 
 pub mod app;
 pub mod arbiter;
-pub mod cli;
 pub mod config;
 pub mod console;
 pub mod errors;
 pub use rgunicorn_http as http;
+pub mod io;
 pub mod logging;
 pub mod reload;
 pub mod sock;

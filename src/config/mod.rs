@@ -4,6 +4,7 @@
 //! reported the same way whichever source it came from.
 
 pub mod addr;
+pub mod cli;
 pub mod docs;
 pub mod file;
 pub mod hooks;
@@ -11,6 +12,7 @@ pub mod parse;
 pub mod paste_server;
 pub mod settings;
 pub mod sources;
+pub mod tls_options;
 pub mod value;
 pub mod view;
 
@@ -241,7 +243,7 @@ pub struct Config {
     /// `--check-config`.
     pub check_config: bool,
     /// TLS: certfile, keyfile, ca_certs, cert_reqs, ciphers and friends.
-    pub tls: crate::tls::TlsOptions,
+    pub tls: tls_options::TlsOptions,
     /// `--print-config`.
     pub print_config: bool,
     /// `--reload`: workers restart when a watched file changes.
@@ -311,7 +313,7 @@ impl Config {
             disable_redirect_access_to_syslog: false,
             check_config: false,
             print_config: false,
-            tls: crate::tls::TlsOptions::default(),
+            tls: tls_options::TlsOptions::default(),
             reload: false,
             reload_engine: String::new(),
             reload_extra_files: Vec::new(),
@@ -550,9 +552,7 @@ impl Config {
                 // gunicorn's validate_list_of_files_or_patterns: a literal path must exist now; a
                 // pattern may match nothing yet (it is re-expanded on every check).
                 let start = std::path::Path::new(&self.env.cwd);
-                if let Some(missing) =
-                    items.iter().find(|e| !crate::reload::files::is_glob_pattern(e) && !start.join(e).exists())
-                {
+                if let Some(missing) = items.iter().find(|e| !is_glob_pattern(e) && !start.join(e).exists()) {
                     return Err(ConfigError::BadValue {
                         name: "reload_extra_files".into(),
                         value: missing.clone(),
@@ -753,6 +753,12 @@ fn unquote(literal: &str) -> String {
     } else {
         t.to_string()
     }
+}
+
+/// gunicorn's `util.is_glob_pattern`: any of `*`, `?` or `[`. Here because validating
+/// `reload_extra_files` needs it; the reloader (`reload::files`) uses it too.
+pub fn is_glob_pattern(entry: &str) -> bool {
+    entry.contains(['*', '?', '['])
 }
 
 #[cfg(test)]

@@ -3,10 +3,10 @@
 
 use pyo3::prelude::*;
 
+use super::cli::{parse_args, CliArgs};
 use super::file::apply_config_file;
 use super::hooks::Hooks;
 use super::{Config, ConfigError, Environment};
-use crate::cli::{parse_args, CliArgs};
 
 /// What the process was asked to do.
 pub enum Invocation {
@@ -22,7 +22,7 @@ pub enum Invocation {
 pub fn resolve(py: Python<'_>, argv: &[String], env: Environment) -> Result<Invocation, ConfigError> {
     let cli = parse_args(argv)?;
     if cli.help {
-        return Ok(Invocation::Help(crate::cli::command().render_help().to_string()));
+        return Ok(Invocation::Help(super::cli::command().render_help().to_string()));
     }
     if cli.version {
         return Ok(Invocation::Version);

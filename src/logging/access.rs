@@ -8,7 +8,8 @@ use std::fmt::Write as _;
 use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::sync::{Mutex, OnceLock};
-use std::time::Duration;
+
+use super::record::Record;
 
 /// One piece of a parsed format.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -136,43 +137,6 @@ impl Format {
                 _ => None,
             })
             .collect()
-    }
-}
-
-/// The facts of one finished request.
-pub struct Record<'a> {
-    /// `REMOTE_ADDR`.
-    pub remote_addr: &'a str,
-    /// The request method.
-    pub method: &'a str,
-    /// The raw request target.
-    pub raw_uri: &'a str,
-    /// `HTTP/1.1`.
-    pub protocol: &'a str,
-    /// `PATH_INFO` (decoded).
-    pub path_info: &'a str,
-    /// `QUERY_STRING`.
-    pub query: &'a str,
-    /// The status code sent.
-    pub status: u16,
-    /// Body bytes sent.
-    pub sent: u64,
-    /// Request headers as received.
-    pub request_headers: &'a [(String, Vec<u8>)],
-    /// Response headers as sent by the app.
-    pub response_headers: &'a [(String, String)],
-    /// `{var}e` values, keys lower-case.
-    pub environ: Vec<(String, String)>,
-    /// Time from the complete request head to the end of the response.
-    pub duration: Duration,
-}
-
-impl Record<'_> {
-    fn request_header(&self, lower: &str) -> Option<String> {
-        self.request_headers
-            .iter()
-            .find(|(name, _)| name.eq_ignore_ascii_case(lower))
-            .map(|(_, v)| v.iter().map(|&b| b as char).collect())
     }
 }
 
@@ -338,6 +302,7 @@ pub fn reopen() -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn record<'a>(req: &'a [(String, Vec<u8>)], resp: &'a [(String, String)]) -> Record<'a> {
         Record {

@@ -10,7 +10,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList};
 
-use super::access::Record;
+use super::record::Record;
 use super::Level;
 
 static ACTIVE: AtomicBool = AtomicBool::new(false);

@@ -8,6 +8,7 @@ pub mod access;
 pub mod logger_class;
 pub mod pylogger;
 pub mod python;
+pub mod record;
 pub mod statsd;
 
 use std::fmt;

@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
+use crate::config::is_glob_pattern;
+
 /// What to watch besides the imported modules.
 #[derive(Clone, Debug, Default)]
 pub struct ExtraFiles {
@@ -33,11 +35,6 @@ impl ExtraFiles {
         }
         extra
     }
-}
-
-/// gunicorn's `util.is_glob_pattern`: any of `*`, `?` or `[`.
-pub fn is_glob_pattern(entry: &str) -> bool {
-    entry.contains(['*', '?', '['])
 }
 
 /// The files to watch now. Needs the GIL for `sys.modules` and `glob`; a module whose

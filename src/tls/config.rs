@@ -12,7 +12,8 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig};
 
-use super::{ciphers, TlsOptions};
+use super::ciphers;
+use crate::config::tls_options::TlsOptions;
 
 /// Tickets up to this long are accepted by every worker from the start (see `server_config`).
 const PRIMED_TICKET_LEN: usize = 8192;

@@ -9,8 +9,9 @@ use socket2::Socket;
 
 use crate::http::response::error_response;
 use crate::http::{parse_request_head, HttpError, Limits, RequestHead};
+use crate::io::transport::Transport;
 use crate::tls::conn::TlsConn;
-use crate::worker::transport::{SocketTransport, Transport};
+use crate::worker::transport::SocketTransport;
 use crate::wsgi::environ::{Peer, ServerInfo};
 use crate::wsgi::{serve, ServeOptions};
 

@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
 
 use crate::http::{BodyFraming, ChunkedDecoder, HttpError};
-use crate::worker::transport::Transport;
+use crate::io::transport::Transport;
 
 const RECV_SIZE: usize = 64 * 1024;
 const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";

@@ -16,7 +16,7 @@ use pyo3::types::{PyBytes, PyList, PyTuple};
 use crate::errors::format_traceback;
 use crate::http::response::{error_response, simple_response};
 use crate::http::RequestHead;
-use crate::worker::transport::Transport;
+use crate::io::transport::Transport;
 use environ::{Peer, ServerInfo};
 use file_wrapper::{sendfile_source, FileWrapper};
 use input::{BodyReader, WsgiInput};
@@ -243,7 +243,7 @@ fn log_access(
         Peer::Unix => String::new(),
     };
     let path_info = crate::http::uri::percent_decode_latin1(&head.path);
-    let record = crate::logging::access::Record {
+    let record = crate::logging::record::Record {
         remote_addr: &remote,
         method: &head.method,
         raw_uri: &head.uri,

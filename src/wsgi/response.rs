@@ -14,7 +14,7 @@ use crate::http::response::{
     is_valid_header_name, is_valid_header_value, parse_status, push_http_date, status_allows_body, write_chunk_header,
 };
 use crate::http::Version;
-use crate::worker::transport::Transport;
+use crate::io::transport::Transport;
 
 /// Headers an application must not set (PEP 3333); they are dropped, `Connection: close` is honoured.
 const HOP_BY_HOP: &[&str] = &[

@@ -1,7 +1,7 @@
 //! Request body framing and an incremental, sans-I/O decoder for `Transfer-Encoding: chunked`.
 
 use super::errors::HttpError;
-use super::request::is_tchar;
+use super::token::is_tchar;
 
 /// How the request body is delimited, decided from Content-Length / Transfer-Encoding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

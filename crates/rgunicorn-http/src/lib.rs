@@ -9,6 +9,7 @@ pub mod forwarded;
 mod limits;
 pub mod request;
 pub mod response;
+mod token;
 pub mod uri;
 
 pub use body::{BodyFraming, ChunkedDecoder};

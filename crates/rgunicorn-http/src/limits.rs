@@ -7,7 +7,7 @@
 use memchr::{memchr, memchr2};
 
 use super::errors::HttpError;
-use super::request::is_tchar;
+use super::token::is_tchar;
 
 /// What to do with header names containing `_` (gunicorn `--header-map`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -220,7 +220,8 @@ pub(super) fn scan_fields(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::request::parse_request_head;
+    // Through the crate's public parser: limits are enforced on the way to a parsed head.
+    use crate::parse_request_head;
 
     fn line_of(len: usize) -> Vec<u8> {
         // "GET /aaa… HTTP/1.1" with exactly `len` bytes.

@@ -10,6 +10,7 @@ use super::body::BodyFraming;
 use super::errors::HttpError;
 use super::limits::{effective, scan_fields, scan_request_line};
 pub use super::limits::{max_head_len, HeaderMapPolicy, Limits};
+use super::token::is_tchar;
 use super::uri::{split_connect_target, split_target};
 
 /// The protocol version of a request. Responses echo it, as gunicorn does.
@@ -63,13 +64,6 @@ impl RequestHead {
     pub fn header(&self, name: &str) -> Option<&[u8]> {
         self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_slice())
     }
-}
-
-/// RFC 9110 `tchar`: the bytes of a token (method, header name).
-pub(crate) fn is_tchar(b: u8) -> bool {
-    matches!(b,
-        b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9'
-        | b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~')
 }
 
 /// Check a method token without allocating; casefolding happens when the head is built.

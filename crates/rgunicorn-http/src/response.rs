@@ -5,7 +5,8 @@ use std::cell::Cell;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::errors::HttpError;
-use super::request::{is_tchar, Version};
+use super::request::Version;
+use super::token::is_tchar;
 
 /// Appends `"{version} {status}\r\n"`, each `"name: value\r\n"`, then `"\r\n"`.
 ///

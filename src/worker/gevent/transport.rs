@@ -29,9 +29,10 @@ use socket2::Socket;
 use super::hub::{Hub, EV_READ, EV_WRITE};
 use super::tls::{Step, TlsSession, WRITE_CHUNK};
 use crate::http::response::simple_response;
+use crate::io::transport::Transport;
 use crate::tls::facts::TlsFacts;
 use crate::tls::plain_http;
-use crate::worker::transport::{send_file, Transport};
+use crate::worker::transport::send_file;
 use crate::worker::WorkerFlags;
 
 /// Ciphertext read from the socket per receive (a TLS record is at most 16 KiB plus overhead).

@@ -1,6 +1,7 @@
-//! What the gthread worker's threads pass to each other: complete request heads go from the I/O
-//! thread to the pool ([`JobQueue`]), connections come back when their response is done
-//! ([`BackChannel`]), and the main thread tells both to stop ([`Shared`]).
+//! What the gthread worker's threads pass to each other: complete request heads ([`Job`]) go from
+//! the I/O thread to the pool ([`super::queue::JobQueue`]), connections come back when their
+//! response is done ([`BackChannel`]), and the main thread tells both to stop
+//! ([`super::shared::Shared`]).
 //!
 //! A connection is owned by exactly one thread at a time: the I/O thread while it waits for a
 //! head, a pool thread from the moment its head is queued until the connection comes back or is
@@ -9,10 +10,8 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
-use pyo3::PyErr;
 use socket2::Socket;
 
-pub use super::queue::JobQueue;
 use crate::http::RequestHead;
 use crate::tls::conn::TlsConn;
 use crate::wsgi::environ::Peer;
@@ -140,81 +139,6 @@ impl BackChannel {
         if let Some(w) = state.wanted.get_mut(token) {
             *w = !returned;
         }
-    }
-}
-
-/// The state every thread of a gthread worker sees.
-pub struct Shared {
-    /// Requests for the pool.
-    pub jobs: JobQueue,
-    /// Connections for the I/O thread.
-    pub back: BackChannel,
-    stopping: AtomicBool,
-    paused: AtomicBool,
-    io_done: AtomicBool,
-    fatal: Mutex<Option<PyErr>>,
-}
-
-impl Shared {
-    /// The shared state around a waker of the I/O thread's poller, for at most `max_tokens`
-    /// connections and `threads` pool threads.
-    pub fn new(waker: mio::Waker, max_tokens: usize, threads: usize) -> Self {
-        Shared {
-            jobs: JobQueue::new(threads),
-            back: BackChannel::new(waker, max_tokens),
-            stopping: AtomicBool::new(false),
-            paused: AtomicBool::new(false),
-            io_done: AtomicBool::new(false),
-            fatal: Mutex::new(None),
-        }
-    }
-
-    /// Begin a graceful stop: no more accepting, no more keep-alive.
-    pub fn stop(&self) {
-        if !self.stopping.swap(true, Ordering::SeqCst) {
-            self.back.wake();
-        }
-    }
-
-    /// Whether a graceful stop has begun.
-    pub fn is_stopping(&self) -> bool {
-        self.stopping.load(Ordering::Relaxed)
-    }
-
-    /// The I/O thread stopped accepting at `--worker-connections` (a closed connection must
-    /// be reported at once then).
-    pub fn set_paused(&self, paused: bool) {
-        self.paused.store(paused, Ordering::Relaxed);
-    }
-
-    /// Whether a connection that closes must wake the I/O thread: while it waits for free
-    /// slots to accept again, or to finish a graceful stop.
-    pub fn closing_is_urgent(&self) -> bool {
-        self.paused.load(Ordering::Relaxed) || self.stopping.load(Ordering::Relaxed)
-    }
-
-    /// The I/O thread has closed every connection and exited.
-    pub fn set_io_done(&self) {
-        self.io_done.store(true, Ordering::SeqCst);
-    }
-
-    /// Whether the I/O thread has exited.
-    pub fn io_done(&self) -> bool {
-        self.io_done.load(Ordering::SeqCst)
-    }
-
-    /// A pool thread caught `SystemExit` or `KeyboardInterrupt` from the app: the main thread
-    /// re-raises it and the worker exits, as gunicorn's gthread worker does.
-    pub fn set_fatal(&self, err: PyErr) {
-        let mut fatal = lock(&self.fatal);
-        if fatal.is_none() {
-            *fatal = Some(err);
-        }
-    }
-
-    /// The error that must end the worker, if any.
-    pub fn take_fatal(&self) -> Option<PyErr> {
-        lock(&self.fatal).take()
     }
 }
 

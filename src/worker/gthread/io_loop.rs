@@ -3,7 +3,7 @@
 //! It accepts connections, reads and parses request heads, answers malformed ones, closes
 //! connections that are too slow to send a head (`--header-timeout`) or idle too long between
 //! requests (`--keep-alive`), and stops accepting at `--worker-connections` so that other workers
-//! take the load. A complete head goes to the pool ([`super::handoff::JobQueue`]); the
+//! take the load. A complete head goes to the pool ([`super::queue::JobQueue`]); the
 //! connection comes back when its response is done.
 //!
 //! Readiness is edge-triggered and every socket is registered once, at accept: while a pool
@@ -20,8 +20,9 @@ use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 use socket2::Socket;
 
-use super::handoff::{Back, Conn, Job, Shared};
+use super::handoff::{Back, Conn, Job};
 use super::queue::FRESH;
+use super::shared::Shared;
 use super::table::{ConnTable, Entry, Reading};
 use crate::http::response::error_response;
 use crate::http::{parse_request_head, HttpError, Limits, RequestHead};

@@ -21,6 +21,7 @@ pub mod handoff;
 pub mod io_loop;
 pub mod pool;
 pub mod queue;
+pub mod shared;
 pub mod table;
 pub mod transport;
 pub mod watchdog;
@@ -39,9 +40,9 @@ use super::WorkerState;
 use crate::config::Config;
 use crate::sock::Listener;
 use crate::wsgi::ServeOptions;
-use handoff::Shared;
 use io_loop::{IoLoop, IoSettings, WAKER};
 use pool::PoolContext;
+use shared::Shared;
 use watchdog::Watchdog;
 
 /// How often the main thread looks at the I/O thread while stopping.

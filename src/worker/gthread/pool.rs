@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use pyo3::prelude::*;
 
-use super::handoff::{Back, Conn, Job, Shared};
+use super::handoff::{Back, Conn, Job};
+use super::shared::Shared;
 use super::transport::ConnTransport;
 use super::watchdog::Watchdog;
 use crate::http::{parse_request_head, Limits};

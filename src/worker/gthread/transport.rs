@@ -26,11 +26,12 @@ use pyo3::exceptions::{PyConnectionAbortedError, PyConnectionError, PyTimeoutErr
 use pyo3::prelude::*;
 use socket2::Socket;
 
-use super::handoff::Shared;
+use super::shared::Shared;
 use crate::http::response::simple_response;
+use crate::io::transport::Transport;
 use crate::tls::conn::TlsConn;
 use crate::tls::facts::TlsFacts;
-use crate::worker::transport::{send_file, Transport};
+use crate::worker::transport::send_file;
 
 fn lock(tls: &Mutex<Box<TlsConn>>) -> MutexGuard<'_, Box<TlsConn>> {
     tls.lock().unwrap_or_else(std::sync::PoisonError::into_inner)

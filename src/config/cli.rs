@@ -1,11 +1,11 @@
 //! The command line, generated from the settings table. Parsing only collects what was given;
-//! [`crate::config::sources`] applies it in gunicorn's order of precedence.
+//! [`super::sources`] applies it in gunicorn's order of precedence.
 
 use clap::{Arg, ArgAction, ArgMatches, Command};
 
-use crate::config::settings::{Kind, Setting, SETTINGS};
-use crate::config::value::Value;
-use crate::config::{Config, ConfigError};
+use super::settings::{Kind, Setting, SETTINGS};
+use super::value::Value;
+use super::{Config, ConfigError};
 
 /// What one command line asks for.
 #[derive(Debug, Default)]
