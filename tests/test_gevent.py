@@ -344,9 +344,16 @@ def test_worker_int_hook_may_make_cooperative_calls(start_server, tmp_path):
     log = tmp_path / "hooks.log"
     srv = start_server(APP, *GEVENT, "-w", "1", "-c", str(APPS_DIR / "gevent_hooks_conf.py"), env={"HOOK_LOG": str(log)})
     (worker,) = srv.wait_workers(1)
-    time.sleep(0.5)  # idle: the signal arrives while the hub waits
+    # Served a request, so booted (its handlers are installed: a loaded machine can take longer than
+    # any fixed sleep to boot a gevent worker); then idle, so the signal arrives while the hub waits.
+    assert srv.get("/").status == 200
+    time.sleep(0.3)
     os.kill(worker, signal.SIGINT)
-    assert wait_for_file(log, 5), srv.log()
+    # The hook creates the file, then writes its line: wait for the whole line, not the file.
+    end = time.monotonic() + 5
+    while not (log.exists() and log.read_text().endswith("\n")) and time.monotonic() < end:
+        time.sleep(0.02)
+    assert log.exists(), srv.log()
     assert log.read_text().split() == ["worker_int", str(worker)]
     srv.wait_workers(1, exclude=[worker], deadline=10)
 
