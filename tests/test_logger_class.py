@@ -5,39 +5,11 @@ error-log line JSON from its formatter, one JSON access line per request from it
 """
 
 import json
-import os
 import signal
-import sys
 
 import pytest
 
-from server import APPS_DIR, ServerProcess
-
-COMMANDS = {
-    "rgunicorn": [sys.executable, "-m", "rgunicorn"],
-    "gunicorn": [sys.executable, "-m", "gunicorn", "--no-control-socket"],
-}
-
-
-@pytest.fixture
-def serve(request, tmp_path_factory):
-    started = []
-
-    def start(kind, app, *args):
-        srv = ServerProcess(app, list(args), workdir=tmp_path_factory.mktemp(kind), chdir=APPS_DIR,
-                            command=COMMANDS[kind])
-        started.append(srv)
-        srv.wait_ready(deadline=30)
-        return srv
-
-    try:
-        yield start
-    finally:
-        report = getattr(request.node, "rep_call", None)
-        for srv in started:
-            if report is not None and report.failed:
-                print(f"\n--- {' '.join(srv.cmd)} ---\nstderr:\n{srv.log()[-3000:]}\nstdout:\n{srv.stdout()[-2000:]}")
-            srv.stop()
+from side_by_side import COMMANDS, serve  # noqa: F401 (serve is a fixture)
 
 
 def json_lines(text):
